@@ -1,0 +1,56 @@
+"""The one import surface for plugins.
+
+A plugin imports only from here, so core can move its modules without breaking plugins.
+Everything listed in ``__all__`` is kept stable across minor versions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pluggy
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext, ngettext
+from markupsafe import Markup
+
+from core.accounts.permissions import host_scope, public, requires
+from core.audit.operations import record as audit
+from core.db import Base, TenantScoped, UTCDateTime, db, platform_scope, tenant_scope, utcnow
+from core.i18n import format_money
+from core.tenancy.resolve import current_tenant
+
+hookimpl = pluggy.HookimplMarker("mikrogranty")
+
+
+@dataclass
+class Variant:
+    """A regulation variant: the key calls name, and a label people read."""
+
+    key: str
+    label: str
+    description: str = ""
+    plugin: str | None = None
+
+
+@dataclass
+class MenuItem:
+    """An entry of the main navigation, shown to those holding ``permission``."""
+
+    label: str
+    endpoint: str
+    permission: str = "public"
+    order: int = 100
+    values: dict | None = None
+
+
+def plugin_manager():
+    """The application's plugin manager (``pm.hook.<name>(...)`` calls a hook)."""
+    return current_app.extensions["mikrogranty.plugins"]
+
+
+__all__ = [
+    "Base", "Blueprint", "Markup", "MenuItem", "TenantScoped", "UTCDateTime", "Variant",
+    "abort", "audit", "current_app", "current_tenant", "db", "flash", "format_money", "g",
+    "gettext", "hookimpl", "host_scope", "lazy_gettext", "ngettext", "platform_scope",
+    "plugin_manager", "public", "redirect", "render_template", "request", "requires",
+    "tenant_scope", "url_for", "utcnow",
+]
