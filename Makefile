@@ -27,7 +27,7 @@ translations: $(MO)
 
 extract: $(STAMP)
 	$(BIN)/pybabel extract -F translations/babel.cfg -k _l -k lazy_gettext --no-location --sort-output --omit-header -o translations/messages.pot core
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --omit-header --no-location
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --omit-header --no-wrap
 
 instance/secret_key:
 	mkdir -p instance

@@ -5,8 +5,8 @@ from __future__ import annotations
 class ValidationError(Exception):
     """Bad input, with a translated message per field: ``{field: [message, ...]}``."""
 
-    def __init__(self, errors: dict[str, list[str]] | str, field: str | None = None):
-        if isinstance(errors, str):
+    def __init__(self, errors, field: str | None = None):
+        if not isinstance(errors, dict):  # one message (a string or a lazy string)
             errors = {field or "_": [errors]}
         self.errors = errors
         super().__init__("; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in errors.items()))

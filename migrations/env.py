@@ -28,14 +28,29 @@ def _plugin_prefixes() -> tuple[str, ...]:
     return tuple(f"{key}_" for key in keys)
 
 
-def include_name(name, type_, parent_names):
-    if type_ != "table" or name is None:
-        return True
+def _owns_table(name: str) -> bool:
+    """Whether this run (core, or the plugin ``plugin_key``) owns the table ``name``."""
     if name.startswith("alembic_version"):
         return False
     if plugin_key:
         return name.startswith(f"{plugin_key}_")
-    return not name.startswith(_plugin_prefixes()) if _plugin_prefixes() else True
+    prefixes = _plugin_prefixes()
+    return not name.startswith(prefixes) if prefixes else True
+
+
+def include_name(name, type_, parent_names):
+    # Filters what is reflected from the database ...
+    if type_ != "table" or name is None:
+        return True
+    return _owns_table(name)
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    # ... and this what is in the models' metadata: without it, autogenerate for a
+    # plugin would re-create every core table it cannot see.
+    if type_ != "table" or name is None:
+        return True
+    return _owns_table(name)
 
 
 def get_engine():
@@ -49,6 +64,7 @@ def get_metadata():
 def _options():
     opts = dict(current_app.extensions["migrate"].configure_args)
     opts.update(target_metadata=get_metadata(), include_name=include_name,
+                include_object=include_object,
                 version_table=f"alembic_version_{plugin_key}" if plugin_key else "alembic_version")
     return opts
 

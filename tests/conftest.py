@@ -88,6 +88,9 @@ def base_config(tmp_path_factory) -> dict:
         "REDIS_URL": None,
         "MAIL_BACKEND": "outbox",
         "DEMO": False,
+        # Still argon2id, at a cost that keeps the suite quick.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
     }
 
 

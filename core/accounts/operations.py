@@ -12,7 +12,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import g, url_for
+from flask import current_app, g, url_for
 from flask_babel import lazy_gettext as _l
 
 from core.audit.operations import record
@@ -24,7 +24,22 @@ from core.tenancy.resolve import tenant_url
 from . import tokens
 from .models import Invitation, Membership, Role, User
 
-hasher = PasswordHasher()  # argon2id
+
+def _hasher() -> PasswordHasher:
+    """argon2id with the platform's cost (RFC 9106 defaults unless configured lower for tests)."""
+    config = current_app.config
+    key = (config.get("ARGON2_TIME_COST"), config.get("ARGON2_MEMORY_COST"))
+    if key not in _HASHERS:
+        kwargs = {}
+        if key[0]:
+            kwargs["time_cost"] = key[0]
+        if key[1]:
+            kwargs["memory_cost"] = key[1]
+        _HASHERS[key] = PasswordHasher(**kwargs)
+    return _HASHERS[key]
+
+
+_HASHERS: dict = {}
 MIN_PASSWORD_LENGTH = 10
 INVITATION_DAYS = 14
 
@@ -55,7 +70,7 @@ def check_password(password: str, email: str = "", field: str = "password") -> N
 
 def set_password(user: User, password: str) -> None:
     check_password(password, user.email)
-    user.password_hash = hasher.hash(password)
+    user.password_hash = _hasher().hash(password)
 
 
 def find_user(email: str) -> User | None:
@@ -117,14 +132,14 @@ def confirm(token: str, tenant) -> User | None:
 def authenticate(email: str, password: str) -> User | None:
     user = find_user(email)
     if user is None or not user.password_hash or not user.is_active:
-        hasher.hash("timing-equaliser")  # similar time whether or not the account exists
+        _hasher().hash("timing-equaliser")  # similar time whether or not the account exists
         return None
     try:
-        hasher.verify(user.password_hash, password or "")
+        _hasher().verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):
         return None
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
     return user
 
 

@@ -79,6 +79,9 @@ def load_plugins(enabled: list[str] | None = None, extra: dict | None = None) ->
                 f"from ENABLED_PLUGINS.")
         try:
             pm.register(module, name=name)
+        except pluggy.PluginValidationError as exc:  # a hook with arguments its spec lacks
+            raise PluginError(f"Plugin '{name}' implements a hook wrongly: {exc}. "
+                              f"See core/plugins/hookspecs.py for the hooks.") from exc
         except ValueError as exc:
             raise PluginError(f"Plugin '{name}' could not be registered: {exc}") from exc
         pm.loaded[name] = LoadedPlugin(name=name, module=module,

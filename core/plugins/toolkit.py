@@ -42,6 +42,13 @@ class MenuItem:
     values: dict | None = None
 
 
+def find_tenant(slug: str):
+    """The tenant with this slug, or ``None`` (for commands that name their tenant)."""
+    from core.tenancy.models import Tenant
+
+    return db.session.execute(db.select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
+
+
 def plugin_manager():
     """The application's plugin manager (``pm.hook.<name>(...)`` calls a hook)."""
     return current_app.extensions["mikrogranty.plugins"]
@@ -49,7 +56,8 @@ def plugin_manager():
 
 __all__ = [
     "Base", "Blueprint", "Markup", "MenuItem", "TenantScoped", "UTCDateTime", "Variant",
-    "abort", "audit", "current_app", "current_tenant", "db", "flash", "format_money", "g",
+    "abort", "audit", "current_app", "current_tenant", "db", "find_tenant", "flash",
+    "format_money", "g",
     "gettext", "hookimpl", "host_scope", "lazy_gettext", "ngettext", "platform_scope",
     "plugin_manager", "public", "redirect", "render_template", "request", "requires",
     "tenant_scope", "url_for", "utcnow",

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 
 from flask import current_app
+from babel.numbers import format_decimal
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.sansio.utils import host_is_trusted
 
@@ -120,7 +122,8 @@ def validate(values: dict, tenant: Tenant | None = None) -> dict:
                 errors.setdefault("branding", []).append(_l(
                     "The colour %(colour)s is too light: white text on it needs a contrast of "
                     "at least 4.5:1 (it has %(ratio)s:1).", colour=colour,
-                    ratio=f"{contrast_ratio(colour, '#ffffff'):.1f}"))
+                    ratio=format_decimal(round(contrast_ratio(colour, "#ffffff"), 1),
+                                         locale=str(get_locale() or "pl"))))
     if "settings" in values:
         clean["settings"] = dict(values.get("settings") or {})
     if errors:

@@ -1,0 +1,121 @@
+"""Every tenant-scoped model: a row of tenant A is invisible from tenant B, in the ORM and over HTTP.
+
+Adding a tenant-scoped model without a row in ``ROWS`` below fails ``test_every_model_is_covered``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from conftest import BASE
+
+
+def _membership(tenant_id, user_id):
+    from core.accounts.models import Membership
+    return Membership(tenant_id=tenant_id, user_id=user_id, role="evaluator")
+
+
+def _audit(tenant_id, user_id):
+    from core.audit.models import AuditEvent
+    return AuditEvent(tenant_id=tenant_id, actor_id=user_id, action="test.marker",
+                      changes={"marker": "TAJNE-A"})
+
+
+def _invitation(tenant_id, user_id):
+    from core.accounts.models import Invitation
+    from core.accounts.tokens import hash_token
+    from core.db import utcnow
+    return Invitation(tenant_id=tenant_id, email="zaproszona@example.org", role="evaluator",
+                      token_hash=hash_token("token-of-a"), invited_by_id=user_id,
+                      expires_at=utcnow() + dt.timedelta(days=3))
+
+
+def _outbox(tenant_id, user_id):
+    from core.notifications.models import OutboxMessage
+    return OutboxMessage(tenant_id=tenant_id, recipient="anna@example.org", sender="A",
+                         subject="TAJNE-A", body_text="TAJNE-A", template="test")
+
+
+def _sample_note(tenant_id, user_id):
+    from mikrogranty_sample.models import SampleNote
+    return SampleNote(tenant_id=tenant_id, title="TAJNE-A")
+
+
+# model name → (make a row of a tenant, the URL on tenant B that must not find it)
+ROWS = {
+    "Membership": (_membership, "/admin/members/{id}"),
+    "AuditEvent": (_audit, "/admin/audit/{id}"),
+    "Invitation": (_invitation, "/invitation/token-of-a"),
+    "OutboxMessage": (_outbox, "/outbox/{id}"),
+    "SampleNote": (_sample_note, "/sample/notes/{id}"),
+}
+
+
+def test_every_model_is_covered(app):
+    from core.db import tenant_scoped_models
+
+    assert {m.__name__ for m in tenant_scoped_models()} == set(ROWS)
+
+
+@pytest.fixture
+def two_tenants(create_tenant, create_user):
+    a = create_tenant("gmina-a", name="Gmina A")
+    b = create_tenant("gmina-b", name="Gmina B")
+    # An administrator of B (and operator staff) who looks for A's rows from B's site.
+    admin_b = create_user("admin-b@example.org", roles=["admin"], tenant="gmina-b")
+    create_user("operator@example.org", platform_role="operator_staff")
+    return a, b, admin_b
+
+
+def _make_row(app, name, tenant_id, user_id):
+    from core.db import db, tenant_scope
+
+    with app.app_context(), tenant_scope(tenant_id):
+        row = ROWS[name][0](tenant_id, user_id)
+        db.session.add(row)
+        db.session.commit()
+        return row.id
+
+
+@pytest.mark.parametrize("name", sorted(ROWS))
+def test_row_of_tenant_a_is_invisible_from_tenant_b_in_the_orm(app, two_tenants, name):
+    from core.db import db, tenant_scope, tenant_scoped_models
+
+    a, b, admin_b = two_tenants
+    model = next(m for m in tenant_scoped_models() if m.__name__ == name)
+    row_id = _make_row(app, name, a, admin_b)
+    with app.app_context():
+        with tenant_scope(b):
+            assert db.session.execute(db.select(model).where(model.id == row_id)).first() is None
+            assert row_id not in {r.id for r in db.session.scalars(db.select(model))}
+        with tenant_scope(a):
+            assert db.session.execute(db.select(model).where(model.id == row_id)).first()
+
+
+# The outbox holds reset links: only operator staff may read it (admins get 403 for any id).
+VIEWERS = [(name, who) for name in sorted(ROWS)
+           for who in ("admin-b@example.org", "operator@example.org")
+           if not (name == "OutboxMessage" and who.startswith("admin"))]
+
+
+@pytest.mark.parametrize("name, who", VIEWERS)
+def test_row_of_tenant_a_gives_404_on_tenant_b(app, two_tenants, clients, name, who):
+    a, b, admin_b = two_tenants
+    row_id = _make_row(app, name, a, admin_b)
+    site = clients("gmina-b")
+    site.login(who)
+    response = site.get(ROWS[name][1].format(id=row_id))
+    assert response.status_code == 404
+    assert "TAJNE-A" not in response.get_data(as_text=True)
+
+
+def test_lists_on_tenant_b_show_nothing_of_tenant_a(app, two_tenants, clients):
+    a, b, admin_b = two_tenants
+    for name in ROWS:
+        _make_row(app, name, a, admin_b)
+    site = clients("gmina-b")
+    site.login("operator@example.org")
+    for path in ("/admin/members", "/admin/audit", "/outbox/", "/sample/notes", "/"):
+        body = site.get(path).get_data(as_text=True)
+        assert "TAJNE-A" not in body and "Gmina A" not in body, path
