@@ -43,6 +43,7 @@ run: install instance/secret_key
 	SECRET_KEY=$$(cat instance/secret_key) $(DEMO_ENV) $(BIN)/flask --app core run --host 127.0.0.1 --port $(PORT)
 
 test: install
+	@scripts/ensure-test-services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
