@@ -9,6 +9,18 @@ _required = DataRequired(message=_l("This field is required."))
 _email = Email(message=_l("Enter a valid e-mail address, e.g. anna@example.org."))
 
 
+def _new_password(label, again_label):
+    """A new password and its repetition (the rules are checked by the operation)."""
+    return (
+        PasswordField(label, validators=[_required],
+                      description=_l("At least 10 characters; not a common password."),
+                      render_kw={"autocomplete": "new-password"}),
+        PasswordField(again_label, validators=[
+            _required, EqualTo("password", message=_l("The passwords differ."))],
+            render_kw={"autocomplete": "new-password"}),
+    )
+
+
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[_required, _email],
                        render_kw={"autocomplete": "username"})
@@ -20,13 +32,7 @@ class LoginForm(FlaskForm):
 class RegisterForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[_required, _email, Length(max=254)],
                        render_kw={"autocomplete": "email"})
-    password = PasswordField(_l("Password"), validators=[_required],
-                             description=_l("At least 10 characters; not a common password."),
-                             render_kw={"autocomplete": "new-password"})
-    password_again = PasswordField(
-        _l("Password again"),
-        validators=[_required, EqualTo("password", message=_l("The passwords differ."))],
-        render_kw={"autocomplete": "new-password"})
+    password, password_again = _new_password(_l("Password"), _l("Password again"))
 
 
 class ResetRequestForm(FlaskForm):
@@ -35,13 +41,7 @@ class ResetRequestForm(FlaskForm):
 
 
 class ResetForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[_required],
-                             description=_l("At least 10 characters; not a common password."),
-                             render_kw={"autocomplete": "new-password"})
-    password_again = PasswordField(
-        _l("New password again"),
-        validators=[_required, EqualTo("password", message=_l("The passwords differ."))],
-        render_kw={"autocomplete": "new-password"})
+    password, password_again = _new_password(_l("New password"), _l("New password again"))
 
 
 class AcceptInvitationForm(FlaskForm):
