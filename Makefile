@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PO := $(wildcard translations/*/LC_MESSAGES/messages.po) $(wildcard tests/sample_plugin/mikrogranty_sample/translations/*/LC_MESSAGES/messages.po)
+PO := $(wildcard translations/*/LC_MESSAGES/messages.po) $(wildcard plugins/*/translations/*/LC_MESSAGES/messages.po) $(wildcard tests/sample_plugin/mikrogranty_sample/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 PORT ?= 5000
 DEMO_ENV := DEMO=1 PUBLIC_PORT=$(PORT) PREFERRED_URL_SCHEME=http MAIL_BACKEND=outbox

@@ -49,6 +49,7 @@ def create_app(config: dict | None = None, *, serving: bool | None = None,
     limiter.init_app(app)
     i18n.init_app(app, Babel())  # one per app: its translation cache is per instance
 
+    from . import models  # noqa: F401  (every core table, before plugins and migrations)
     from .plugins.manager import PluginError, load_plugins
 
     try:
@@ -93,11 +94,16 @@ def _check_secret_key(app: Flask, serving: bool | None) -> None:
 def _register_blueprints(app: Flask, pm) -> None:
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp
+    from .applicants.views import bp as applicants_bp
+    from .calls.views import bp as calls_bp
     from .console.views import bp as console_bp
     from .notifications.views import bp as outbox_bp
     from .site.views import bp as site_bp
 
-    for bp in (site_bp, accounts_bp, admin_bp, console_bp, outbox_bp):
+    from .applications.views import bp as applications_bp
+
+    for bp in (site_bp, accounts_bp, admin_bp, calls_bp, console_bp, outbox_bp, applicants_bp,
+               applications_bp):
         app.register_blueprint(bp)
     for blueprints in pm.hook.register_blueprints(app=app):
         for bp in blueprints or []:
@@ -105,10 +111,11 @@ def _register_blueprints(app: Flask, pm) -> None:
 
 
 def _register_commands(app: Flask, pm) -> None:
+    from .calls.cli import calls_cli
     from .cli import accounts_cli, plugins_cli
     from .demo import demo_cli
     from .tenancy.cli import tenants_cli
 
-    for group in (tenants_cli, plugins_cli, accounts_cli, demo_cli):
+    for group in (tenants_cli, plugins_cli, accounts_cli, demo_cli, calls_cli):
         app.cli.add_command(group)
     pm.hook.register_commands(cli=app.cli)

@@ -188,3 +188,33 @@ def get_or_404(model, ident):
     if obj is None:
         abort(404)
     return obj
+
+
+class Money(sa.types.TypeDecorator):
+    """An amount of money: stored as integer grosze, read and written as ``Decimal``.
+
+    Floats are refused, so a rounding error can never reach the database.
+    """
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        from decimal import ROUND_HALF_UP, Decimal
+
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("money is never a float")
+        amount = Decimal(value)
+        grosze = (amount * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+        if grosze != amount * 100:
+            raise ValueError(f"{value} has more than two decimal places")
+        return int(grosze)
+
+    def process_result_value(self, value, dialect):
+        from decimal import Decimal
+
+        if value is None:
+            return None
+        return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))

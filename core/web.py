@@ -57,6 +57,23 @@ def too_many(error):
                                      "try again.")), 429
 
 
+def too_large(error):
+    from flask import current_app
+
+    from flask_babel import format_decimal
+
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    if limit >= 1024 * 1024:
+        size = _("%(num)s MB", num=format_decimal(round(limit / (1024 * 1024), 1)))
+    else:
+        size = _("%(num)s kB", num=format_decimal(max(1, round(limit / 1024))))
+    return render_template(
+        "errors/error.html", code=413, title=_("The file is too large"),
+        message=_("What you sent is larger than the %(size)s this site accepts at once. "
+                  "Go back, choose a smaller file (or save the document again as a smaller "
+                  "PDF) and send it again.", size=size.replace(" ", "\u00a0"))), 413
+
+
 def bad_request(error):
     if request.url_rule is None and getattr(request, "url_adapter", None) is None:
         # A forged or unknown Host header: no tenant and no URLs can be built.
@@ -84,9 +101,13 @@ def init_app(app) -> None:
     app.register_error_handler(403, forbidden)
     app.register_error_handler(429, too_many)
     app.register_error_handler(400, bad_request)
+    app.register_error_handler(413, too_large)
     app.after_request(security_headers)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals["role_label"] = role_label
+    from core.calls.models import call_status_label
+
+    app.jinja_env.globals["call_status_label"] = call_status_label
     app.register_blueprint(_theme_blueprint())
 
 

@@ -39,14 +39,32 @@ def live_server(make_app):
     server.stop()
 
 
+_SHARED: dict = {"users": 0}
+
+
 @pytest.fixture(scope="session")
 def chromium():
+    """One Chromium for the whole session.
+
+    Every module that imports this fixture gets its own session fixture; Playwright's sync
+    API allows only one running instance per thread, so they all share one browser, closed
+    when the last of them is torn down.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - the test extra installs it
         need_service("Chromium", False, "pip install playwright")
     need_service("Chromium", bool(shutil.which("chromium")), "apt-get install chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    if "browser" not in _SHARED:
+        playwright = sync_playwright().start()
+        _SHARED["playwright"] = playwright
+        _SHARED["browser"] = playwright.chromium.launch(executable_path=CHROMIUM,
+                                                        args=CHROMIUM_ARGS)
+    _SHARED["users"] += 1
+    try:
+        yield _SHARED["browser"]
+    finally:
+        _SHARED["users"] -= 1
+        if _SHARED["users"] == 0:
+            _SHARED.pop("browser").close()
+            _SHARED.pop("playwright").stop()

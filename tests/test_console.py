@@ -138,3 +138,27 @@ def test_tenant_admin_invites_an_evaluator(app, create_tenant, create_user, clie
     body = site.post("/admin/members", data={"email": "x@example.org",
                                              "role": "king"}).get_data(as_text=True)
     assert 'id="role-error"' in body
+
+
+def test_console_lists_each_municipality_with_its_calls(app, create_tenant, create_user, clients):
+    import datetime as dt
+
+    from core.calls.models import Call
+    from core.db import db, tenant_scope
+
+    a = create_tenant("gmina-a", name="Gmina A")
+    b = create_tenant("gmina-b", name="Gmina B")
+    with app.app_context():
+        for tenant_id, title in ((a, "Mikrogranty A 2025"), (b, "Mikrogranty B 2025")):
+            with tenant_scope(tenant_id):
+                db.session.add(Call(ref=title.lower().replace(" ", "-"), title=title,
+                                    variant="sample_grant", status="published",
+                                    deadline_at=dt.datetime(2025, 3, 31, 21, 59, 59,
+                                                            tzinfo=dt.timezone.utc)))
+                db.session.commit()
+    create_user("operator@example.org", platform_role="operator_staff")
+    console = clients(None)
+    console.login("operator@example.org")
+    body = console.get("/console/").get_data(as_text=True)
+    assert 'Mikrogranty A 2025 <span class="status">(ogłoszony, termin 31 mar 2025)' in body
+    assert 'Mikrogranty B 2025 <span class="status">(ogłoszony' in body

@@ -42,6 +42,79 @@ def _sample_note(tenant_id, user_id):
     return SampleNote(tenant_id=tenant_id, title="TAJNE-A")
 
 
+def _profile(tenant_id, user_id):
+    from core.applicants.models import ApplicantProfile
+    return ApplicantProfile(tenant_id=tenant_id, owner_id=user_id, kind="group", name="TAJNE-A")
+
+
+def _person(tenant_id, user_id):
+    from core.applicants.models import Person
+    return Person(tenant_id=tenant_id, name="TAJNE-A", birth_date=dt.date(1980, 1, 1))
+
+
+def _profile_member(tenant_id, user_id):
+    from core.applicants.models import ProfileMember
+    return ProfileMember(tenant_id=tenant_id, profile=_profile(tenant_id, user_id),
+                         person=_person(tenant_id, user_id), role="member")
+
+
+def _profile_editor(tenant_id, user_id):
+    from core.applicants.models import ProfileEditor
+    return ProfileEditor(tenant_id=tenant_id, profile=_profile(tenant_id, user_id),
+                         user_id=user_id)
+
+
+def _call(tenant_id, user_id, ref="tajne-a"):
+    from core.calls.models import Call
+    return Call(tenant_id=tenant_id, ref=ref, title="TAJNE-A", variant="lpm",
+                status="published", params={"pool": "1000.00"})
+
+
+def _call_document(tenant_id, user_id):
+    from core.calls.models import CallDocument
+    return CallDocument(tenant_id=tenant_id, call=_call(tenant_id, user_id, "tajne-a-dok"),
+                        title="TAJNE-A", filename="tajne-a.pdf", size=5, sha256="0" * 64,
+                        stored_name="TajneTajneTajneTajneA.pdf")
+
+
+def _call_import(tenant_id, user_id):
+    from core.interchange.models import CallImport
+    return CallImport(tenant_id=tenant_id, call=_call(tenant_id, user_id, "tajne-a-import"),
+                      format="mikrogranty/call@1", sha256="0" * 64,
+                      evaluations=[{"application": "TAJNE-A", "stage": 1, "points": "1"}],
+                      events=[])
+
+
+def _application(tenant_id, user_id, ref="tajne-a-wniosek"):
+    from core.applications.models import Application
+    return Application(tenant_id=tenant_id, call=_call(tenant_id, user_id, ref),
+                       title="TAJNE-A", created_by_id=user_id)
+
+
+def _budget_line(tenant_id, user_id):
+    from decimal import Decimal
+
+    from core.applications.models import BudgetLine
+    return BudgetLine(tenant_id=tenant_id, application=_application(tenant_id, user_id, "tajne-a-b"),
+                      category="materials", item="TAJNE-A", amount=Decimal("1.00"))
+
+
+def _contribution_line(tenant_id, user_id):
+    from decimal import Decimal
+
+    from core.applications.models import ContributionLine
+    return ContributionLine(tenant_id=tenant_id,
+                            application=_application(tenant_id, user_id, "tajne-a-c"),
+                            kind="financial", description="TAJNE-A", amount=Decimal("1.00"))
+
+
+def _application_revision(tenant_id, user_id):
+    from core.applications.models import ApplicationRevision
+    return ApplicationRevision(tenant_id=tenant_id,
+                               application=_application(tenant_id, user_id, "tajne-a-r"),
+                               version=2, step="project", changes={"title": ["", "TAJNE-A"]})
+
+
 # model name → (make a row of a tenant, the URL on tenant B that must not find it)
 ROWS = {
     "Membership": (_membership, "/admin/members/{id}"),
@@ -49,7 +122,24 @@ ROWS = {
     "Invitation": (_invitation, "/invitation/token-of-a"),
     "OutboxMessage": (_outbox, "/outbox/{id}"),
     "SampleNote": (_sample_note, "/sample/notes/{id}"),
+    "Call": (_call, "/admin/calls/{id}"),
+    "CallDocument": (_call_document, "/calls/tajne-a-dok/documents/{id}"),
+    # An import is kept beside its call and shown with it.
+    "CallImport": (_call_import, "/admin/calls/{id}"),
+    "ApplicantProfile": (_profile, "/profiles/{id}"),
+    # People, members and editors are shown only on their profile's pages.
+    "Person": (_person, "/profiles/{id}"),
+    "ProfileMember": (_profile_member, "/profiles/{id}/members"),
+    "ProfileEditor": (_profile_editor, "/profiles/{id}/editors"),
+    "Application": (_application, "/applications/{id}/summary"),
+    # Lines and revisions are shown only on their application's pages.
+    "BudgetLine": (_budget_line, "/applications/{id}/budget"),
+    "ContributionLine": (_contribution_line, "/applications/{id}/contribution"),
+    "ApplicationRevision": (_application_revision, "/applications/{id}/project"),
 }
+# Pages an administrator of B may not open at all (403 for any id, never a row of A).
+NOT_FOR_ADMINS = {"OutboxMessage", "Application", "BudgetLine", "ContributionLine",
+                  "ApplicationRevision"}
 
 
 def test_every_model_is_covered(app):
@@ -93,10 +183,11 @@ def test_row_of_tenant_a_is_invisible_from_tenant_b_in_the_orm(app, two_tenants,
             assert db.session.execute(db.select(model).where(model.id == row_id)).first()
 
 
-# The outbox holds reset links: only operator staff may read it (admins get 403 for any id).
+# The outbox holds reset links: only operator staff may read it (admins get 403 for any id);
+# applications are opened by applicants only.
 VIEWERS = [(name, who) for name in sorted(ROWS)
            for who in ("admin-b@example.org", "operator@example.org")
-           if not (name == "OutboxMessage" and who.startswith("admin"))]
+           if not (name in NOT_FOR_ADMINS and who.startswith("admin"))]
 
 
 @pytest.mark.parametrize("name, who", VIEWERS)
@@ -116,6 +207,7 @@ def test_lists_on_tenant_b_show_nothing_of_tenant_a(app, two_tenants, clients):
         _make_row(app, name, a, admin_b)
     site = clients("gmina-b")
     site.login("operator@example.org")
-    for path in ("/admin/members", "/admin/audit", "/outbox/", "/sample/notes", "/"):
+    for path in ("/admin/members", "/admin/audit", "/outbox/", "/sample/notes", "/calls",
+                 "/admin/calls", "/"):
         body = site.get(path).get_data(as_text=True)
         assert "TAJNE-A" not in body and "Gmina A" not in body, path

@@ -8,6 +8,7 @@ from flask_login import current_user
 from core.accounts import operations as accounts
 from core.accounts.models import Membership, Role
 from core.accounts.permissions import host_scope, requires
+from core.calls.models import Call
 from core.db import db, platform_scope
 from core.errors import ValidationError
 from core.i18n import LANGUAGE_NAMES
@@ -65,11 +66,16 @@ def _values(form: TenantForm, tenant: Tenant | None) -> dict:
 @requires("platform.console")
 def tenants():
     rows = db.session.scalars(db.select(Tenant).order_by(Tenant.name)).all()
-    with platform_scope("operator console: people per municipality", current_user.id):
+    with platform_scope("operator console: people and calls per municipality",
+                        current_user.id):
         counts = dict(db.session.execute(
             db.select(Membership.tenant_id, db.func.count(db.distinct(Membership.user_id)))
             .group_by(Membership.tenant_id)).all())
-    return render_template("console/tenants.html", tenants=rows, counts=counts,
+        calls: dict[int, list] = {}
+        for call in db.session.scalars(db.select(Call).order_by(Call.deadline_at.desc(),
+                                                               Call.id.desc())):
+            calls.setdefault(call.tenant_id, []).append(call)
+    return render_template("console/tenants.html", tenants=rows, counts=counts, calls=calls,
                            tenant_url=tenant_url, unavailable=tenancy.unavailable_variants)
 
 

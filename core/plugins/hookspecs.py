@@ -87,3 +87,94 @@ def template_slot(slot, tenant, user):
     Returns: markup (``markupsafe.Markup`` or a string, escaped unless Markup), or ``None``.
     Collected; the pieces are shown in plugin order.
     """
+
+
+# --- Calls: what a regulation variant asks of a call ------------------------------------
+
+@hookspec(firstresult=True)
+def default_params(variant):
+    """Give the default parameters of a call under ``variant``.
+
+    Arguments: ``variant`` (the variant key).
+    Returns: a dict in the interchange form (money as ``"4000.00"``, dates ISO), or ``None``
+    when the variant is not this plugin's.  First result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def call_params_form(variant):
+    """Give the form class for the parameters of a call under ``variant``.
+
+    Arguments: ``variant``.
+    Returns: a ``FlaskForm`` subclass whose fields are named like the parameters and which
+    validates them together (e.g. ``amount_min`` ≤ ``amount_max``); its ``to_params()``
+    returns the dict stored in ``Call.params`` and ``from_params(params)`` fills it.
+    ``None`` when the variant is not this plugin's.  First result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def call_rules_summary(call):
+    """Explain the call's rules to residents in plain language.
+
+    Arguments: ``call`` (a :class:`core.calls.models.Call`).
+    Returns: a list of sentences (translated strings) for the call's public page, or
+    ``None`` when the variant is not this plugin's.  First result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def pool_presets(variant):
+    """Offer preset budgets for a call (e.g. the operator's offer of budget variants).
+
+    Arguments: ``variant``.
+    Returns: a list of ``(label, params_dict)`` pairs merged into the call's parameters
+    when chosen, or ``None``.  First result wins.
+    """
+
+
+# --- Applications -----------------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def applicant_kinds(call):
+    """Say who may apply in ``call`` and in which modes.
+
+    Arguments: ``call`` (a :class:`Call`).
+    Returns: a list of :class:`core.plugins.toolkit.ApplicantOption` (applicant kind,
+    realizer kind or ``None``, mode, label), or ``None`` when the variant is not this
+    plugin's.  First result wins.
+    """
+
+
+@hookspec
+def application_form(call):
+    """Extend the application generator with the variant's own fields.
+
+    Arguments: ``call``.
+    Returns: a list of :class:`core.plugins.toolkit.FormStep` additions (a step name among
+    ``project``, ``schedule``, ``budget``, ``contribution`` and the WTForms fields to add
+    there, stored in ``Application.content``), or ``None``.  Collected.
+    """
+
+
+@hookspec
+def check_application(call, application, context):
+    """Judge an application against the rules.
+
+    Arguments: ``call`` (:class:`core.rules.CallFacts`), ``application``
+    (:class:`core.rules.ApplicationFacts`), ``context`` (:class:`core.rules.CheckContext`:
+    the other applications of the call, for rules across applications).
+    Returns: a list of :class:`core.rules.Violation` (empty when nothing is broken).
+    Collected from every plugin: the variant's plugin returns its rules for its own
+    variant and nothing for others; core's defaults add the rules every variant shares.
+    """
+
+
+@hookspec
+def application_state_changed(application, old, new, actor):
+    """React to an application changing state (submitted, withdrawn, rejected, …).
+
+    Arguments: ``application`` (the model), ``old`` and ``new`` (status strings),
+    ``actor`` (the user, or ``None`` for imports and jobs).
+    Returns: nothing.  Called for every plugin after the change is flushed.
+    """

@@ -16,7 +16,23 @@ from core.accounts.permissions import host_scope, public, requires
 from core.audit.operations import record as audit
 from core.db import Base, TenantScoped, UTCDateTime, db, platform_scope, tenant_scope, utcnow
 from core.i18n import format_money
+from core.rules import (ApplicantFacts, ApplicationFacts, BudgetLineFacts, CallFacts,
+                        CheckContext, PersonFacts, Violation, checks)
+from core.rules.labels import (APPLICANT_KIND_LABELS, BUDGET_CATEGORY_LABELS,
+                               FORBIDDEN_CATEGORIES, applicant_kind_label, category_label)
+from core.rules.values import (add_months, ceil_grosz, deadline_instant, floor_grosz,
+                               pool_from_params, to_decimal, warsaw_date)
 from core.tenancy.resolve import current_tenant
+
+
+def __getattr__(name):
+    # Form fields of core, loaded on first use (core.calls.forms needs the forms stack).
+    if name == "MoneyField":
+        from core.calls.forms import MoneyField
+
+        return MoneyField
+    raise AttributeError(name)
+
 
 hookimpl = pluggy.HookimplMarker("mikrogranty")
 
@@ -29,6 +45,29 @@ class Variant:
     label: str
     description: str = ""
     plugin: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplicantOption:
+    """Who may apply in a call: the applicant's kind, the realizer's kind (``None``: the
+    applicant carries the project out itself), the mode, and a label people read."""
+
+    applicant_kind: str
+    realizer_kind: str | None
+    mode: str
+    label: str
+
+
+@dataclass
+class FormStep:
+    """Fields a variant adds to one step of the application generator.
+
+    ``step`` is one of ``project``, ``schedule``, ``budget``, ``contribution``; ``fields``
+    maps a name to an unbound WTForms field; values are kept in ``Application.content``.
+    """
+
+    step: str
+    fields: dict
 
 
 @dataclass
@@ -55,6 +94,12 @@ def plugin_manager():
 
 
 __all__ = [
+    "ApplicantFacts", "ApplicantOption", "ApplicationFacts", "BudgetLineFacts", "CallFacts",
+    "CheckContext", "FormStep", "PersonFacts", "Violation",
+    # the rule engine's shared checks and helpers (core/rules)
+    "checks", "APPLICANT_KIND_LABELS", "BUDGET_CATEGORY_LABELS", "FORBIDDEN_CATEGORIES",
+    "applicant_kind_label", "category_label", "add_months", "ceil_grosz", "deadline_instant",
+    "floor_grosz", "pool_from_params", "to_decimal", "warsaw_date", "MoneyField",
     "Base", "Blueprint", "Markup", "MenuItem", "TenantScoped", "UTCDateTime", "Variant",
     "abort", "audit", "current_app", "current_tenant", "db", "find_tenant", "flash",
     "format_money", "g",

@@ -1,0 +1,1 @@
+"""The regulation variants that ship with Mikrogranty, each an ordinary plugin."""

@@ -1,0 +1,1 @@
+"""Lokalny Program Mikrograntów: local micro-grants run by an operator with the municipality."""
