@@ -101,9 +101,12 @@ def _register_blueprints(app: Flask, pm) -> None:
     from .site.views import bp as site_bp
 
     from .applications.views import bp as applications_bp
+    from .evaluation.decision_views import bp as committee_bp
+    from .evaluation.decision_views import results_bp
+    from .evaluation.review_views import bp as review_bp
 
     for bp in (site_bp, accounts_bp, admin_bp, calls_bp, console_bp, outbox_bp, applicants_bp,
-               applications_bp):
+               applications_bp, committee_bp, results_bp, review_bp):
         app.register_blueprint(bp)
     for blueprints in pm.hook.register_blueprints(app=app):
         for bp in blueprints or []:

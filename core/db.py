@@ -218,3 +218,9 @@ class Money(sa.types.TypeDecorator):
         if value is None:
             return None
         return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
+
+
+class Points(Money):
+    """Points with two decimals (e.g. an average, 8.63), stored as integer hundredths."""
+
+    cache_ok = True

@@ -7,3 +7,5 @@ from core.calls.models import Call, CallDocument  # noqa: F401
 from core.interchange.models import CallImport  # noqa: F401
 from core.notifications.models import OutboxMessage  # noqa: F401
 from core.tenancy.models import Tenant, TenantHost  # noqa: F401
+from core.evaluation.models import (Assignment, Award, CommitteeScore, FormalReview,  # noqa: F401
+                                   InterviewSlot, ResultList, ScoreCard)

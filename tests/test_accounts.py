@@ -44,6 +44,35 @@ def test_register_confirm_login_logout(create_tenant, clients, outbox, app):
     assert "anna@example.org" not in site.get("/").get_data(as_text=True)
 
 
+def test_registering_from_a_link_that_needs_login_comes_back_to_it(create_tenant, clients,
+                                                                    outbox):
+    """An invitation or a call's "apply" sends a newcomer to log in; registering and
+    confirming the address bring them back to the login that leads there."""
+    create_tenant("gmina-a")
+    site = clients("gmina-a")
+    target = "/profiles/patron/abc"
+    login = site.get(f"/login?next={target}").get_data(as_text=True)
+    assert "Zaloguj się, aby przejść dalej" in login
+    assert f'href="/register?next={target}"' in login
+    response = site.post(f"/register?next={target}", data={
+        "email": "beata@example.org", "password": PASSWORD, "password_again": PASSWORD})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "Sprawdź pocztę" in response.get_data(as_text=True), response.get_data(as_text=True)
+    (_r, _s, body, _t), = outbox()
+    confirmed = site.get(path_of(link_in(body)))
+    assert confirmed.status_code == 302
+    assert confirmed.headers["Location"].replace("%2F", "/") == f"/login?next={target}"
+    page = site.get(confirmed.headers["Location"]).get_data(as_text=True)
+    assert "Adres e-mail potwierdzony" in page and "Zaloguj się, aby przejść dalej" not in page
+    assert f'name="next" type="hidden" value="{target}"' in page
+    # Only a path of this site is kept.
+    other = clients("gmina-a")
+    other.post("/register?next=https://evil.example/", data={
+        "email": "celina@example.org", "password": PASSWORD, "password_again": PASSWORD})
+    (_r, _s, body, _t), = outbox()[1:]
+    assert other.get(path_of(link_in(body))).headers["Location"] == "/login"
+
+
 def test_registration_with_bad_input_names_the_field(create_tenant, clients, outbox):
     create_tenant("gmina-a")
     site = clients("gmina-a")

@@ -435,6 +435,38 @@ def test_patron_invitation_is_confirmed_by_another_accounts_organisation(
                                             "action": "confirm"}).status_code == 404
 
 
+def test_patron_pages_guide_a_first_timer(site, create_user, clients, outbox, in_tenant):
+    """The group's page names the next step, the only organisation is chosen already, and
+    the confirmed patron is told in Polish that reads whatever the organisation's name."""
+    group_id = create_group(site)
+    page = site.get(f"/profiles/{group_id}").get_data(as_text=True)
+    assert f'href="/profiles/{group_id}/patron">Zaproś organizację patronacką</a>' in page
+    assert 'href="/applications">Otwarte nabory i twoje wnioski</a>' in page
+    site.post(f"/profiles/{group_id}/patron", data={"email": "zarzad@example.org"})
+    link_path = path_of(link_in(outbox()[-1][2]))
+    assert "Organizacja patronacka: szczegóły" in site.get(f"/profiles/{group_id}").get_data(
+        as_text=True)
+    create_user("zarzad@example.org", roles=["applicant"])
+    org = clients("gmina-a")
+    org.login("zarzad@example.org")
+    org_id = create_organisation(org, name="Stowarzyszenie Przyjaciół Lipin")
+    page = org.get(link_path).get_data(as_text=True)
+    assert re.search(rf'<input checked id="organisation-0" name="organisation" required '
+                     rf'type="radio" value="{org_id}">', page), page
+    # The browser sends the pre-chosen organisation: confirming needs one click.
+    assert org.post(link_path, data={"organisation": str(org_id),
+                                     "action": "confirm"}).status_code == 302
+    page = site.get(f"/profiles/{group_id}").get_data(as_text=True)
+    assert "Organizacja patronacka grupy: Stowarzyszenie Przyjaciół Lipin (potwierdzenie z" \
+        in page
+
+
+def test_a_yes_no_box_sits_beside_its_label(site):
+    page = site.get("/profiles/new?kind=ngo").get_data(as_text=True)
+    assert re.search(r'<div class="check"><input id="in_liquidation" name="in_liquidation" '
+                     r'type="checkbox" value="y"> <label for="in_liquidation">', page), page
+
+
 def test_patron_without_an_organisation_profile_creates_one_and_comes_back(
         site, create_user, clients, outbox, in_tenant):
     group_id = create_group(site)

@@ -103,10 +103,10 @@ def budget(*lines):
     return data
 
 
-def _fill(site, world, application_id, admin="350"):
+def _fill(site, world, application_id, admin="350", applicant=None):
     steps = {
-        "applicant": {"applicant_id": str(world.profile_id), "realizer_id": "",
-                      "applicant_option": "ngo::standard"},
+        "applicant": applicant or {"applicant_id": str(world.profile_id), "realizer_id": "",
+                                   "applicant_option": "ngo::standard"},
         "project": {"title": "Warsztaty rękodzieła w świetlicy",
                     "description": "Cykl warsztatów dla seniorów i dzieci.",
                     "beneficiaries": "Mieszkańcy Lipin", "project_type": "regional_identity",
@@ -629,3 +629,164 @@ def test_submit_and_withdraw_fire_application_state_changed(app, app_config, wor
     site.post(f"/applications/{application_id}/withdraw")
     assert spy.changes == [("LPM-2027/0001", "draft", "submitted", "anna@example.org"),
                            ("LPM-2027/0001", "submitted", "withdrawn", "anna@example.org")]
+
+
+# --- a first-timer's journey (found by walking the demo on a phone) ---------------------
+
+@pytest.fixture
+def patronised_group(app, world, create_user):
+    """Zofia's informal group of three adults, under the wing of Piotr's sports club."""
+    from core.applicants.models import ApplicantProfile, Person, ProfileMember
+    from core.db import db, tenant_scope, utcnow
+
+    zofia = create_user("zofia@example.org", roles=["applicant"])
+    with app.app_context(), tenant_scope(world.tenant_id):
+        people = [Person(name=name, birth_date=born) for name, born in (
+            ("Zofia Lipińska", dt.date(1970, 3, 1)), ("Adam Lipiński", dt.date(1968, 7, 9)),
+            ("Ola Lipińska", dt.date(1999, 1, 20)))]
+        group = ApplicantProfile(kind="group", name="Sąsiedzi z Lipin", owner_id=zofia,
+                                 patron_id=world.piotr_profile_id, patron_confirmed_at=utcnow())
+        group.members = [ProfileMember(person=person, role="member") for person in people]
+        db.session.add(group)
+        db.session.flush()
+        group.representative_id = people[0].id
+        db.session.commit()
+        return SimpleNamespace(zofia=zofia, group_id=group.id)
+
+
+def test_a_group_applies_through_its_patron_and_the_patron_is_told(
+        app, world, patronised_group, clients, outbox):
+    """The group's own person picks the group's confirmed patron as the applicant (nobody
+    else's organisation), submits, and the patron's owner gets the receipt too."""
+    zofia = _login(clients, "zofia@example.org")
+    response = zofia.post("/calls/lpm-2027/apply",
+                          data={"profile_id": str(patronised_group.group_id)})
+    application_id = int(re.search(r"/applications/(\d+)/", response.headers["Location"])[1])
+    page = zofia.get(f"/applications/{application_id}/applicant").get_data(as_text=True)
+    applicants = re.search(r'<select[^>]* id="applicant_id".*?</select>', page, re.S).group(0)
+    assert "Klub Sportowy Orzeł" in applicants and "Sąsiedzi z Lipin" in applicants
+    assert "Stowarzyszenie Przyjaciół Lipin" not in page  # not her patron
+    assert f'href="/profiles/{patronised_group.group_id}">Sąsiedzi z Lipin</a>' in page
+    _fill(zofia, world, application_id, applicant={
+        "applicant_id": str(world.piotr_profile_id),
+        "realizer_id": str(patronised_group.group_id), "applicant_option": "ngo:group:standard"})
+    saved = _load(app, world, application_id)
+    assert saved.applicant_id == world.piotr_profile_id
+    summary = zofia.get(f"/applications/{application_id}/summary").get_data(as_text=True)
+    assert "Blokuje złożenie" not in summary, summary
+    assert zofia.post(f"/applications/{application_id}/submit",
+                      data={"token": "t"}).status_code == 303
+    receipts = {m[0]: m[2] for m in outbox() if "Wniosek przyjęty" in m[1]}
+    assert set(receipts) == {"zofia@example.org", "piotr@example.org"}
+    assert "Złożyła go osoba z adresem zofia@example.org" in receipts["piotr@example.org"]
+    assert "Złożyła go" not in receipts["zofia@example.org"]
+    piotr = _login(clients, "piotr@example.org")
+    assert "LPM-2027/0001" in piotr.get("/applications").get_data(as_text=True)
+    # The patron, applying for its group, finds the group among the realizers.
+    response = piotr.post("/calls/lpm-2027/apply",
+                          data={"profile_id": str(world.piotr_profile_id)})
+    other_id = int(re.search(r"/applications/(\d+)/", response.headers["Location"])[1])
+    page = piotr.get(f"/applications/{other_id}/applicant").get_data(as_text=True)
+    realizers = re.search(r'<select[^>]* id="realizer_id".*?</select>', page, re.S).group(0)
+    assert "Sąsiedzi z Lipin" in realizers
+    # Anna, neither the group's nor the club's, still finds nothing.
+    anna = _login(clients, "anna@example.org")
+    assert anna.get(f"/applications/{application_id}/receipt").status_code == 404
+
+
+def test_the_project_step_shows_core_fields_first_and_lists_start_blank(app, world, clients):
+    site = _login(clients, "anna@example.org")
+    application_id = _start(site, world)
+    page = site.get(f"/applications/{application_id}/project").get_data(as_text=True)
+    order = [page.index(f'name="{name}"') for name in (
+        "title", "description", "beneficiaries", "place_gmina", "place_locality",
+        "project_type")]
+    assert order == sorted(order)
+    for name in ("place_gmina", "project_type"):
+        select = re.search(rf'<select[^>]* id="{name}".*?</select>', page, re.S).group(0)
+        assert '<option value="">— wybierz —</option>' in select and "selected" not in select
+
+
+def test_enter_in_a_field_saves_instead_of_removing_the_first_line(app, world, clients):
+    site = _login(clients, "anna@example.org")
+    application_id = _start(site, world)
+    _post_step(site, application_id, "budget", budget(("materials", "Farby", "2", "50")),
+               action="stay")
+    page = site.get(f"/applications/{application_id}/budget").get_data(as_text=True)
+    form = page[page.index('id="step-form"'):]
+    first = re.search(r'<button type="submit"[^>]*>', form).group(0)
+    assert 'value="stay"' in first and 'tabindex="-1"' in first
+    assert form.index(first) < form.index('value="remove-budget-0"')
+
+
+def test_the_summary_shows_everything_that_was_typed(app, world, clients):
+    site = _login(clients, "anna@example.org")
+    application_id = _start(site, world)
+    _fill(site, world, application_id)
+    page = html_text(site.get(f"/applications/{application_id}/summary"))
+    for typed in ("Jak składasz wniosek?", "Mieszkańcy Lipin", "Świetlica wiejska",
+                  "Rozwój społeczności lokalnej i tożsamość regionalna", "Warsztaty co tydzień",
+                  "Praca wolontariuszy", "praca wolontariuszy", "600,00"):
+        assert typed in page, typed
+
+
+def test_an_autosave_refreshes_the_counts_in_the_steps(app, world, clients):
+    site = _login(clients, "anna@example.org")
+    application_id = _start(site, world)
+    page = site.get(f"/applications/{application_id}/schedule").get_data(as_text=True)
+    assert re.search(r"Harmonogram</a> <span class=\"badge\">", page)
+    body = site.post(f"/applications/{application_id}/schedule/autosave", data={
+        "version": _version(page), "form_step": "schedule",
+        "start": world.start.isoformat(),
+        "end": (world.start + dt.timedelta(days=30)).isoformat()},
+        headers={"HX-Request": "true"}).get_data(as_text=True)
+    nav = re.search(r'<nav class="steps" id="steps-nav".*?</nav>', body, re.S).group(0)
+    assert 'hx-swap-oob="true"' in nav
+    assert not re.search(r"Harmonogram</a> <span class=\"badge\">", nav)
+    assert re.search(r"Opis projektu</a> <span class=\"badge\">", nav)
+
+
+def test_your_own_earlier_save_is_not_called_someone_elses(app, world, clients):
+    site = _login(clients, "anna@example.org")
+    application_id = _start(site, world)
+    base = _version(site.get(f"/applications/{application_id}/project").get_data(as_text=True))
+    _post_step(site, application_id, "project", {"title": "Z drugiego okna"}, version=base)
+    response = _post_step(site, application_id, "project", {"title": "Z pierwszego okna"},
+                          version=base)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "W międzyczasie ten wniosek został zapisany przez ciebie" in body
+    assert "Ktoś inny" not in body and "Z pierwszego okna" in body
+
+
+def html_text(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+
+
+def test_a_save_writes_everything_itself_so_a_race_is_caught_there(app, world, clients):
+    """Nothing is left for the view's commit: a concurrent save of the same row (an autosave
+    racing the Enter key) is caught inside save_step and retried, never a 500 at commit."""
+    from werkzeug.datastructures import MultiDict
+
+    from core.accounts.models import User
+    from core.applications import operations
+    from core.applications.models import Application
+    from core.db import db, tenant_scope
+
+    site = _login(clients, "anna@example.org")
+    application_id = _start(site, world)
+    _post_step(site, application_id, "budget", budget(("materials", "Farby", "2", "50")),
+               action="stay")
+    with app.test_request_context(base_url="https://gmina-a.example.test"), \
+            tenant_scope(world.tenant_id):
+        application = db.session.execute(db.select(Application).where(
+            Application.id == application_id)).scalar_one()
+        line_id = application.budget[0].id
+        posted = MultiDict({"form_step": "budget", "budget-present": "1",
+                            "budget-0-id": str(line_id), "budget-0-category": "materials",
+                            "budget-0-item": "Farby", "budget-0-quantity": "2",
+                            "budget-0-unit_price": "50"})
+        operations.save_step(application, "budget", posted, str(application.version),
+                             db.session.get(User, world.anna))
+        assert not db.session.dirty and not db.session.new
+        db.session.rollback()

@@ -444,6 +444,28 @@ def test_public_list_shows_published_and_closed_calls_only(app, tenant_a, client
     assert body.index("Otwarty nabór") < body.index("Zamknięty nabór")
 
 
+def test_an_open_call_offers_to_apply_on_its_page_the_list_and_the_home_page(
+        app, tenant_a, clients):
+    """A first-time visitor finds "Złóż wniosek" wherever an open call is shown."""
+    _, ref = make_call(app, tenant_a, status="published", title="Otwarty nabór")
+    _, closed = make_call(app, tenant_a, status="closed", title="Zamknięty nabór")
+    site = clients("gmina-a")
+    apply = f'href="/calls/{ref}/apply"'
+    page = site.get(f"/calls/{ref}").get_data(as_text=True)
+    assert apply in page and "Złóż wniosek" in page
+    assert "Najpierw zalogujesz się lub założysz konto" in page
+    assert "/apply" not in site.get(f"/calls/{closed}").get_data(as_text=True)
+    listing = site.get("/calls").get_data(as_text=True)
+    assert apply in listing and f"/calls/{closed}/apply" not in listing
+    home = site.get("/").get_data(as_text=True)
+    assert "Otwarte nabory" in home and apply in home and f'href="/calls/{ref}"' in home
+    assert "Zamknięty nabór" not in home
+    # Following the button, a visitor logs in first and is sent back to the call.
+    response = site.get(f"/calls/{ref}/apply")
+    assert response.status_code == 302
+    assert f"next=/calls/{ref}/apply" in response.headers["Location"].replace("%2F", "/")
+
+
 def test_a_draft_is_404_to_the_public_and_a_preview_to_admins(app, admin, tenant_a, clients):
     _, ref = make_call(app, tenant_a)
     assert clients("gmina-a").get(f"/calls/{ref}").status_code == 404

@@ -115,6 +115,67 @@ def _application_revision(tenant_id, user_id):
                                version=2, step="project", changes={"title": ["", "TAJNE-A"]})
 
 
+def _formal_review(tenant_id, user_id):
+    from core.evaluation.models import FormalReview
+    return FormalReview(tenant_id=tenant_id,
+                        application=_application(tenant_id, user_id, "tajne-a-f"),
+                        status="rejected", reason="TAJNE-A")
+
+
+def _assignment(tenant_id, user_id, ref="tajne-a-e"):
+    from core.evaluation.models import Assignment
+    return Assignment(tenant_id=tenant_id,
+                      application=_application(tenant_id, user_id, ref),
+                      evaluator_id=user_id, status="declared")
+
+
+def _score_card(tenant_id, user_id):
+    from core.evaluation.models import ScoreCard
+    return ScoreCard(tenant_id=tenant_id, assignment=_assignment(tenant_id, user_id, "tajne-a-s"),
+                     points={"total": "1"}, justifications={"total": "TAJNE-A"})
+
+
+def _flushed(row):
+    from core.db import db
+
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def _interview_slot(tenant_id, user_id):
+    import datetime as dt
+
+    from core.evaluation.models import InterviewSlot
+    call = _flushed(_call(tenant_id, user_id, "tajne-a-slot"))
+    return InterviewSlot(tenant_id=tenant_id, call_id=call.id, place="TAJNE-A",
+                         starts_at=dt.datetime(2030, 1, 1, 10, tzinfo=dt.UTC), published=True)
+
+
+def _committee_score(tenant_id, user_id):
+    from decimal import Decimal
+
+    from core.evaluation.models import CommitteeScore
+    application = _flushed(_application(tenant_id, user_id, "tajne-a-k"))
+    return CommitteeScore(tenant_id=tenant_id, application_id=application.id,
+                          member_ref="TAJNE-A", points=Decimal("5"))
+
+
+def _award(tenant_id, user_id):
+    from decimal import Decimal
+
+    from core.evaluation.models import Award
+    application = _flushed(_application(tenant_id, user_id, "tajne-a-aw"))
+    return Award(tenant_id=tenant_id, application_id=application.id, amount=Decimal("1.00"))
+
+
+def _result_list(tenant_id, user_id):
+    from core.evaluation.models import ResultList
+    call = _flushed(_call(tenant_id, user_id, "tajne-a-rl"))
+    return ResultList(tenant_id=tenant_id, call_id=call.id, kind="final",
+                      results={"call": "TAJNE-A"})
+
+
 # model name → (make a row of a tenant, the URL on tenant B that must not find it)
 ROWS = {
     "Membership": (_membership, "/admin/members/{id}"),
@@ -136,10 +197,20 @@ ROWS = {
     "BudgetLine": (_budget_line, "/applications/{id}/budget"),
     "ContributionLine": (_contribution_line, "/applications/{id}/contribution"),
     "ApplicationRevision": (_application_revision, "/applications/{id}/project"),
+    # The formal check and the evaluators' work (core/evaluation/review_views.py).
+    "FormalReview": (_formal_review, "/admin/applications/{id}/formal"),
+    "Assignment": (_assignment, "/evaluation/{id}"),
+    "ScoreCard": (_score_card, "/admin/applications/{id}/cards"),
+    # Stage II, awards and the approved lists are shown on the call's committee pages
+    # (core/evaluation/decision_views.py).
+    "InterviewSlot": (_interview_slot, "/committee/calls/{id}/interviews"),
+    "CommitteeScore": (_committee_score, "/committee/calls/{id}/interviews"),
+    "Award": (_award, "/committee/calls/{id}/ranking"),
+    "ResultList": (_result_list, "/committee/calls/{id}/ranking"),
 }
 # Pages an administrator of B may not open at all (403 for any id, never a row of A).
 NOT_FOR_ADMINS = {"OutboxMessage", "Application", "BudgetLine", "ContributionLine",
-                  "ApplicationRevision"}
+                  "ApplicationRevision", "Assignment"}
 
 
 def test_every_model_is_covered(app):

@@ -379,7 +379,10 @@ def test_application_form_adds_lpm_fields(app):
         assert not form.validate()
         assert form.place_gmina.errors and not form.project_type.errors
         assert str(form.place_gmina.label.text) == "Gmina, w której projekt będzie realizowany"
-        assert [c.value for c in form.place_gmina.choices] == ["Dębowa Wola", "Lipiny"]
+        # A blank first choice: a list must not look answered before anybody chose.
+        assert [c.value for c in form.place_gmina.choices] == ["", "Dębowa Wola", "Lipiny"]
+        assert form.project_type.choices[0].value == ""
+        assert str(form.project_type.choices[0].label) == "— wybierz —"
     other = Call(ref="y", title="y", variant="other", params={})
     assert pm(app).hook.application_form(call=other) in ([], [None])
 

@@ -121,6 +121,27 @@ def test_facts_from_models(world):
     assert [line.amount for line in facts.budget] == [D("300.00"), D("2700.00")]
 
 
+def test_the_realization_window_of_the_call_is_checked_when_params_omit_it(world):
+    """A call made with its window in the columns only (as the demo and imports without
+    the variant's form make it) still keeps projects inside the window."""
+    from core.rules.engine import call_facts, check
+
+    world.call.params = {k: v for k, v in PARAMS.items()
+                         if k not in ("realization_start", "realization_end")}
+    world.call.realization_start = dt.date(2025, 6, 15)
+    world.call.realization_end = dt.date(2025, 9, 1)
+    facts = call_facts(world.call)
+    assert facts.params["realization_start"] == "2025-06-15"
+    assert facts.params["window_end"] == "2025-09-01"
+    early = world.application(world.ngo())  # 1 June – 30 September
+    found = [v for v in check(world.call, early, now=at(2025, 3, 20, 12))
+             if v.rule_id == "duration.outside_window"]
+    assert sorted(v.field for v in found) == ["end", "start"]
+    # Parameters that name the window win over the columns.
+    world.call.params = dict(PARAMS)
+    assert call_facts(world.call).params["realization_start"] == "2025-05-01"
+
+
 def test_other_submitted_applications_are_the_context(world):
     from core.rules.engine import check
 

@@ -16,9 +16,10 @@ from .models import PlatformRole, Role
 
 # Permissions each tenant role grants in its tenant.
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.ADMIN: {"tenant.manage", "tenant.members", "tenant.audit", "account"},
+    Role.ADMIN: {"tenant.manage", "tenant.members", "tenant.audit", "committee.view", "account"},
     Role.EVALUATOR: {"evaluation.score", "account"},
-    Role.COMMITTEE: {"committee.decide", "account"},
+    # committee.view: the ranking and stage II, for the committee and the staff.
+    Role.COMMITTEE: {"committee.decide", "committee.view", "account"},
     Role.APPLICANT: {"application.apply", "account"},
 }
 

@@ -80,6 +80,10 @@ def register():
             exc.apply_to(form)
         else:
             db.session.commit()
+            target = request.args.get("next")
+            if target and _safe_next(target) == target:
+                # Where the person was going (a patron's link, a call): back there after login.
+                session["next_after_confirm"] = target
             return render_template("accounts/check_email.html", email=form.email.data)
     return render_template("accounts/register.html", form=form)
 
@@ -94,7 +98,7 @@ def confirm(token):
         return redirect(url_for("accounts.login"))
     db.session.commit()
     flash(_("Your e-mail address is confirmed. You can log in now."), "success")
-    return redirect(url_for("accounts.login"))
+    return redirect(url_for("accounts.login", next=session.pop("next_after_confirm", None)))
 
 
 @bp.route("/reset", methods=["GET", "POST"])

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.accounts import tokens
 from core.accounts.operations import find_user, normalise_email
-from core.audit.operations import record
+from core.audit.operations import diff, record
 from core.db import db, utcnow
 from core.errors import ValidationError
 from core.notifications.operations import send_mail
@@ -163,17 +163,6 @@ def _audit_values(kind: str, changes: dict) -> dict:
             for field, value in changes.items()}
 
 
-def _set(obj, values: dict) -> dict:
-    """Set attributes; return ``{field: [old, new]}`` for those that changed."""
-    changed = {}
-    for field, new in values.items():
-        old = getattr(obj, field)
-        if old != new:
-            changed[field] = [old, new]
-            setattr(obj, field, new)
-    return changed
-
-
 # --- profiles -----------------------------------------------------------------------------
 
 def create_profile(owner, kind: str, values: dict, people: list[dict] | None = None,
@@ -198,10 +187,10 @@ def create_profile(owner, kind: str, values: dict, people: list[dict] | None = N
                                      "instead."))
         person_values = _check_person_values(values)
         person = _own_person(owner)
-        _set(person, person_values)
+        diff(person, person_values)
         profile.person = person
         cleaned = {k: v for k, v in cleaned.items() if k not in PERSON_FIELDS}
-    _set(profile, {k: v for k, v in cleaned.items()})
+    diff(profile, {k: v for k, v in cleaned.items()})
     db.session.add(profile)
     db.session.flush()
     record("profile.created", profile, changes=_audit_values(kind, {
@@ -221,7 +210,7 @@ def update_profile(profile: ApplicantProfile, values: dict, actor=None) -> dict:
     if kind == ApplicantKind.PERSON:
         person_values = _check_person_values(values)
         person = profile.person or _own_person_for(profile)
-        person_changed = _set(person, person_values)
+        person_changed = diff(person, person_values)
         cleaned = {k: v for k, v in cleaned.items() if k not in PERSON_FIELDS}
         if person_changed:
             record("profile.person_updated", profile,
@@ -229,7 +218,7 @@ def update_profile(profile: ApplicantProfile, values: dict, actor=None) -> dict:
                    actor=actor)
     if kind != ApplicantKind.PERSON and not cleaned.get("name"):
         raise ValidationError(_l("This field is required."), "name")
-    changed = _set(profile, cleaned)
+    changed = diff(profile, cleaned)
     if changed:
         profile.updated_at = utcnow()
         record("profile.updated", profile, changes=_audit_values(kind, changed), actor=actor)
@@ -288,7 +277,7 @@ def update_member(profile: ApplicantProfile, person: Person, values: dict,
     cleaned = _check_person_values(values)
     if check_duplicates:
         _refuse_duplicate(profile, cleaned, membership.role, except_person=person)
-    changed = sorted(_set(person, cleaned))
+    changed = sorted(diff(person, cleaned))
     if changed:
         record("profile.person_updated", profile,
                changes={"person_id": person.id, "fields": changed}, actor=actor)

@@ -223,7 +223,9 @@ def patron_confirm(token):
             message=_("This link is invalid, used or expired. Ask the group for a new "
                       "invitation.")), 404
     candidates = operations.patron_candidates(current_user)
-    form = forms.PatronConfirmForm()
+    # With one organisation there is nothing to choose: it is chosen already.
+    form = forms.PatronConfirmForm(
+        organisation=str(candidates[0].id) if len(candidates) == 1 else None)
     form.organisation.choices = [(str(p.id), p.display_name) for p in candidates]
     if _action() == "decline":
         if forms.EmptyForm().validate_on_submit():

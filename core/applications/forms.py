@@ -235,11 +235,14 @@ def step_form_class(step: str, call, **choices) -> type[Form]:
     A variant's field with the name of a core field replaces it, in the step the variant
     puts it (e.g. ``place_gmina`` as a list of the call's municipalities).
     """
-    added = plugin_fields(call)
+    base = base_fields(step, call, **choices)
+    added = plugin_fields(call)  # made after core's: a variant's new fields come last
     replaced = {name for fields in added.values() for name in fields}
-    fields = {name: unbound for name, unbound in base_fields(step, call, **choices).items()
-              if name not in replaced}
-    fields.update(added.get(step, {}))
+    fields = {name: unbound for name, unbound in base.items() if name not in replaced}
+    for name, unbound in added.get(step, {}).items():
+        if name in base:  # a replacement takes the place of core's field in the page
+            unbound.creation_counter = base[name].creation_counter
+        fields[name] = unbound
     # WTForms' own messages ("Not a valid choice") in the page's language.
     fields["Meta"] = type("Meta", (), {"locales": [str(get_locale() or "pl"), "en"],
                                        "cache_translations": True})

@@ -8,7 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, Money, TenantScoped, UTCDateTime, utcnow
+from core.db import Base, Money, Points, TenantScoped, UTCDateTime, utcnow
 
 BUDGET_CATEGORIES = (
     "admin", "fees", "materials", "equipment", "rental", "transport", "printing", "food",
@@ -23,9 +23,21 @@ CONTRIBUTION_KINDS = ("financial", "in_kind", "services", "volunteer")
 
 
 class ApplicationStatus(enum.StrEnum):
+    """The lifecycle (ARCHITECTURE.md): draft → submitted → accepted | rejected →
+    below_threshold | invited → disqualified | ranked → funded | reserve | excluded;
+    withdrawn at any point before settlement."""
+
     DRAFT = "draft"
     SUBMITTED = "submitted"
+    ACCEPTED = "accepted"          # formally correct, waiting for the evaluators
     REJECTED = "rejected"
+    BELOW_THRESHOLD = "below_threshold"
+    INVITED = "invited"            # to stage II
+    DISQUALIFIED = "disqualified"  # did not come to stage II
+    RANKED = "ranked"              # scored, before the list is approved
+    FUNDED = "funded"
+    RESERVE = "reserve"
+    EXCLUDED = "excluded"
     WITHDRAWN = "withdrawn"
 
 
@@ -67,6 +79,14 @@ class Application(TenantScoped, Base):
     # Formal rules broken at submission (rule ids), for a rejected application.
     rules: Mapped[list] = mapped_column(default=list)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Evaluation and allocation (see core/evaluation): scores with two decimals, the place
+    # in the ranking, the amount allocated, the place on the reserve list.
+    stage1_score: Mapped[Decimal | None] = mapped_column(Points)
+    stage2_score: Mapped[Decimal | None] = mapped_column(Points)
+    final_score: Mapped[Decimal | None] = mapped_column(Points)
+    rank: Mapped[int | None]
+    allocated: Mapped[Decimal | None] = mapped_column(Money)
+    reserve_position: Mapped[int | None]
     # The idempotency token of the submitting request: a retried POST finds its receipt.
     submit_token: Mapped[str | None] = mapped_column(sa.String(64))
 

@@ -52,6 +52,15 @@ STATUS_LABELS = {
     ApplicationStatus.SUBMITTED: _l("submitted"),
     ApplicationStatus.REJECTED: _l("rejected"),
     ApplicationStatus.WITHDRAWN: _l("withdrawn"),
+    # After the formal check (core/evaluation); the same words as the results pages.
+    ApplicationStatus.ACCEPTED: _l("formally accepted"),
+    ApplicationStatus.BELOW_THRESHOLD: _l("below the pass mark"),
+    ApplicationStatus.INVITED: _l("invited to stage II"),
+    ApplicationStatus.DISQUALIFIED: _l("disqualified"),
+    ApplicationStatus.RANKED: _l("ranked"),
+    ApplicationStatus.FUNDED: _l("funded"),
+    ApplicationStatus.RESERVE: _l("reserve list"),
+    ApplicationStatus.EXCLUDED: _l("excluded"),
 }
 
 
@@ -220,9 +229,26 @@ def _profile_label(profile) -> str:
     return f"{profile.display_name or '—'} ({applicant_kind_label(profile.kind)})"
 
 
+def _patronage_partners(profiles: list) -> list:
+    """The confirmed patrons of ``profiles``' groups and the groups under their organisations'
+    wing: a group applies through its patron, and a patron applies for its groups."""
+    from core.applicants.operations import patronised_groups
+
+    partners = [p.patron for p in profiles if p.kind == "group" and p.patron is not None
+                and p.patron_confirmed_at is not None]
+    for profile in profiles:
+        if profile.kind != "group":
+            partners.extend(patronised_groups(profile))
+    return partners
+
+
 def form_choices(application: Application, actor) -> dict:
-    """The choices of the applicant step: the actor's profiles and those already chosen."""
+    """The choices of the applicant step: the actor's profiles, their patronage partners
+    (a group's patron, an organisation's groups) and those already chosen."""
     profiles = list(profiles_for(actor))
+    for partner in _patronage_partners(profiles):
+        if partner not in profiles:
+            profiles.append(partner)
     for current in (application.applicant, application.realizer):
         if current is not None and current not in profiles:
             profiles.append(current)
@@ -499,6 +525,12 @@ def _save_step(application, step, data, base_version, actor, remove) -> SaveResu
             changes=_jsonable_changes(result.changes), created_at=now))
         db.session.flush()
         result.saved_at = now
+    try:
+        # Whatever else is pending (a table reassigned to the same lines) is written here,
+        # where a concurrent save of the same row is caught, and not at the view's commit.
+        db.session.flush()
+    except StaleDataError:
+        raise _Raced() from None
     result.version = application.version
     return result
 
@@ -708,6 +740,31 @@ def display_value(application: Application, name: str, value) -> str:
         return _table_summary(name, value)
     text = str(value)
     return text if len(text) <= 300 else text[:297] + "…"
+
+
+def step_facts(application: Application, step: str, skip=()) -> list[tuple[str, str, bool]]:
+    """What the summary shows of ``step``: every field's label, its stored value as people
+    read it (a choice by its label, a long text whole) and whether the text is long."""
+    form = _form_class(application, step)()
+    facts = []
+    for name, form_field in form._fields.items():
+        if name in skip or name in TABLES:
+            continue
+        value = field_value(application, name)
+        long = form_field.type == "TextAreaField"
+        if form_field.type == "BooleanField":
+            text = _("yes") if value else _("no")
+        elif value in (None, "", []):
+            text = "—"
+        elif getattr(form_field, "choices", None) and name not in ("applicant_id", "realizer_id"):
+            labels = {str(option[0]): str(option[1]) for option in form_field.iter_choices()}
+            text = labels.get(str(value), str(value))
+        elif long:
+            text = str(value)
+        else:
+            text = display_value(application, name, value)
+        facts.append((str(form_field.label.text), text, long))
+    return facts
 
 
 def _table_summary(name: str, rows: list) -> str:
@@ -975,14 +1032,24 @@ def _send_receipt(application: Application, actor) -> None:
     from core.tenancy.models import Tenant
     from core.tenancy.resolve import tenant_url
 
-    email = getattr(actor, "email", None)
-    if not email:
-        return
+    from core.accounts.models import User
+
     tenant = db.session.get(Tenant, application.tenant_id)
-    send_mail(email, "submission_receipt", tenant=tenant,
-              locale=getattr(actor, "locale", None) or None, application=application,
-              receipt_url=tenant_url(tenant, f"/applications/{application.id}/receipt"),
-              pdf_url=tenant_url(tenant, f"/applications/{application.id}/receipt.pdf"))
+    # The person who submitted, and the owners of the applicant and realizer profiles: a
+    # patron organisation learns of an application a group submitted in its name.
+    recipients = [actor] if getattr(actor, "email", None) else []
+    for profile in (application.applicant, application.realizer):
+        owner = db.session.get(User, profile.owner_id) if profile is not None \
+            and profile.owner_id else None
+        if owner is not None and all(owner.email != r.email for r in recipients):
+            recipients.append(owner)
+    submitted_by = getattr(actor, "email", None)
+    for recipient in recipients:
+        send_mail(recipient.email, "submission_receipt", tenant=tenant,
+                  locale=getattr(recipient, "locale", None) or None, application=application,
+                  submitted_by=submitted_by if recipient.email != submitted_by else None,
+                  receipt_url=tenant_url(tenant, f"/applications/{application.id}/receipt"),
+                  pdf_url=tenant_url(tenant, f"/applications/{application.id}/receipt.pdf"))
 
 
 # --- withdrawal ---------------------------------------------------------------------------

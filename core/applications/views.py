@@ -291,6 +291,7 @@ def autosave(application_id, step):
     by_step = operations.violations_by_step(application, found)
     return render_template(
         "applications/_save_status.html", application=application, step=step, result=result,
+        steps=forms.STEPS, step_labels=forms.STEP_LABELS,
         saved_at=format_datetime(result.saved_at or application.updated_at, "HH:mm"),
         violations=by_step, all_violations=found, ops=operations,
         field_label=lambda name: operations.field_label(application, name),

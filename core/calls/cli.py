@@ -86,7 +86,8 @@ def _summary(call) -> dict:
 @click.option("--json", "as_json", is_flag=True, help="Print the results JSON alone.")
 def results_command(ref, slug, as_json):
     """Show the results of the call REF of the municipality SLUG."""
-    from core.interchange.operations import call_results, find_call
+    from core.evaluation.results import call_results
+    from core.interchange.operations import find_call
 
     tenant = _tenant(slug)
     with tenant_scope(tenant):
@@ -98,7 +99,27 @@ def results_command(ref, slug, as_json):
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{results['call']}\tpool {results.get('pool') or '-'}")
-    for app_ref, entry in results["applications"].items():
-        extra = ", ".join(entry.get("rules", []))
-        click.echo(f"{app_ref}\t{entry['status']}" + (f"\t{extra}" if extra else ""))
+    click.echo(f"{results['call']}\tpool {results.get('pool') or '-'}\t"
+               f"allocated {results.get('allocated') or '-'}\t"
+               f"unallocated {results.get('unallocated') or '-'}")
+    ranked = list(results.get("ranking") or [])
+    others = [r for r in results["applications"] if r not in ranked]
+    for app_ref in ranked + others:
+        click.echo("\t".join([app_ref, *_details(results["applications"][app_ref])]))
+
+
+def _details(entry: dict) -> list[str]:
+    """An entry of the results as columns: status, then rank, score, amount or reserve
+    position, then rules."""
+    columns = [entry["status"]]
+    if entry.get("rank") is not None:
+        columns.append(f"rank {entry['rank']}")
+    if entry.get("score") is not None:
+        columns.append(entry["score"])
+    if entry.get("amount") is not None:
+        columns.append(entry["amount"])
+    if entry.get("reserve_position") is not None:
+        columns.append(f"reserve {entry['reserve_position']}")
+    if entry.get("rules"):
+        columns.append(", ".join(entry["rules"]))
+    return columns

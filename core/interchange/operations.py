@@ -4,15 +4,20 @@ An import is a recording of what people did, not a bypass: it creates the same r
 web forms do (call, people, applicant profiles, applications with their budgets and
 contributions), judges every application with the rule engine against all the others of
 the document, rejects those that break a formal rule (with an audit event each) and fires
-``application_state_changed``.  The caller commits; on :class:`DocumentError` (or any
-error) it rolls back, so a refused document stores nothing.
+``application_state_changed``.  Where the document has ``evaluations``, it records them as
+the platform does (evaluators' assignments with submitted score cards, the committee's
+points or a no-show), accepts the formally valid applications and moves each to what its
+scores decide; then ``award`` events become accepted awards, the pool is allocated under
+the call's policy, and ``resignation`` events are applied in order (the reserve moving
+up), all through core.evaluation's operations.  The caller commits; on
+:class:`DocumentError` (or any error) it rolls back, so a refused document stores nothing.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from flask import current_app
 from werkzeug.datastructures import MultiDict
@@ -23,13 +28,14 @@ from core.applications.models import (Application, ApplicationStatus, BudgetLine
 from core.audit.operations import record
 from core.calls.models import Call, CallStatus
 from core.db import current_scope, db, utcnow
+from core.evaluation import allocation, scoring
+from core.evaluation.models import Assignment, Award, CommitteeScore, ScoreCard
+from core.evaluation.transitions import set_status
 from core.rules import engine
 from core.rules.values import pool_from_params, to_decimal
 
 from .document import CALL_FORMAT, CallDocument, DocumentError, read_call_document
 from .models import CallImport
-
-CENT = Decimal("0.01")
 
 
 def _pm():
@@ -105,16 +111,19 @@ def import_call(data: dict, tenant, actor=None) -> Call:
     for application, violations in judged.items():
         if not violations:
             continue
-        rules = engine.rule_ids(violations)
-        application.status = ApplicationStatus.REJECTED
-        application.rules = rules
         rejected.add(application.ref)
-        record("application.rejected", application, actor=actor, changes={
-            "status": [ApplicationStatus.SUBMITTED.value, ApplicationStatus.REJECTED.value],
-            "rules": rules, "source": "import"})
-        _state_changed(application, ApplicationStatus.SUBMITTED, ApplicationStatus.REJECTED,
-                       actor)
+        set_status(application, ApplicationStatus.REJECTED, actor,
+                   rules=engine.rule_ids(violations), changes={"source": "import"})
     _check_scores_complete(doc, rejected)
+    if doc.evaluations is not None:
+        _record_evaluations(doc, call, applications, rejected, actor)
+    _record_awards(doc, applications, actor)
+    if doc.evaluations is not None:
+        allocation.apply(call, allocation.allocate_call(call), actor)
+    for event in doc.events:
+        if event.type == "resignation":
+            application = applications[event.application]
+            allocation.apply(call, allocation.resign(call, application), actor)
 
     db.session.add(CallImport(
         call_id=call.id, format=CALL_FORMAT, sha256=_sha256(data),
@@ -232,11 +241,80 @@ def _state_changed(application, old, new, actor) -> None:
                                          actor=actor)
 
 
-# --- scores ------------------------------------------------------------------------------
+# --- scores, awards and resignations ----------------------------------------------------
 
-def stage_average(points: list[Decimal]) -> Decimal:
-    """The average of the evaluators' totals, half-up to 0.01 (8.625 → 8.63)."""
-    return (sum(points, Decimal(0)) / len(points)).quantize(CENT, rounding=ROUND_HALF_UP)
+def _points_text(value: Decimal) -> str:
+    return str(int(value)) if value == value.to_integral_value() else str(value)
+
+
+def _record_evaluations(doc: CallDocument, call: Call, applications: dict, rejected: set,
+                        actor=None) -> None:
+    """The evaluators' cards and the committee's points, as the platform records them:
+    stage 1 (or any stage scored by evaluators) as an assignment of the evaluator (by ref)
+    with a submitted, locked score card (its criteria where the document gives them, else
+    one criterion "total"); stage 2 by the committee as committee scores (a no-show
+    without a member).  Then each formally valid application is accepted and moved to
+    what its scores decide (below threshold, invited, disqualified, ranked)."""
+    stages = scoring.stages_for(call)
+    committee = {s.number for s in stages if s.kind == "committee"}
+    now = utcnow()
+    for item in doc.evaluations:
+        if item.application in rejected:
+            continue
+        application = applications[item.application]
+        if item.stage in committee:
+            db.session.add(CommitteeScore(
+                application_id=application.id, member_ref=item.evaluator, points=item.points,
+                no_show=item.no_show, recorded_at=now, recorded_by_id=getattr(actor, "id",
+                                                                                actor)))
+            continue
+        points = {key: _points_text(value) for key, value in (item.criteria or {}).items()} \
+            or {"total": _points_text(item.points)}
+        assignment = Assignment(application=application, evaluator_ref=item.evaluator,
+                                stage=item.stage, status="submitted", declared_at=now,
+                                assigned_by_id=getattr(actor, "id", actor), created_at=now)
+        assignment.card = ScoreCard(points=points, total=item.points, submitted_at=now,
+                                    justifications={})
+        db.session.add(assignment)
+    db.session.flush()
+    for application in applications.values():
+        if application.ref in rejected:
+            continue
+        set_status(application, ApplicationStatus.ACCEPTED, actor,
+                   changes={"source": "import"})
+    valid = [a for a in applications.values() if a.ref not in rejected]
+    sheets = scoring.score_sheets(application_ids=[a.id for a in valid])
+    for application in valid:
+        scoring.settle(application, actor, stages,
+                       sheets.get(application.id) or scoring.ScoreSheet([], []))
+    record("call.evaluations_imported", call, actor=actor, changes={
+        "cards": sum(1 for e in doc.evaluations if e.stage not in committee),
+        "committee_scores": sum(1 for e in doc.evaluations if e.stage in committee)})
+    db.session.flush()
+
+
+def _record_awards(doc: CallDocument, applications: dict, actor=None) -> None:
+    """``award`` events apply before the allocation, wherever they stand: the committee's
+    amount, accepted by the applicant (a document records what was agreed)."""
+    awards: dict[str, Award] = {}
+    now = utcnow()
+    for event in doc.events:
+        if event.type != "award":
+            continue
+        application = applications[event.application]
+        award = awards.get(event.application)
+        if award is None:
+            award = Award(application_id=application.id, amount=event.amount,
+                          status="accepted", decided_by_id=getattr(actor, "id", actor),
+                          decided_at=now, answered_at=now)
+            db.session.add(award)
+            awards[event.application] = award
+        else:
+            award.amount = event.amount
+        db.session.flush()
+        record("award.accepted", award, actor=actor, changes={
+            "application": application.ref, "requested": application.requested,
+            "amount": event.amount, "source": "import"})
 
 
 def _check_scores_complete(doc: CallDocument, rejected: set[str]) -> None:
@@ -263,7 +341,7 @@ def _check_scores_complete(doc: CallDocument, rejected: set[str]) -> None:
             problems.append(f"{where}: \"{item.ref}\" passes the formal rules but has no "
                             f"stage-1 points in evaluations")
             continue
-        if not has_stage2 or (mark is not None and stage_average(stage1) < mark):
+        if not has_stage2 or (mark is not None and scoring.average(stage1) < mark):
             continue
         stage2 = [e for e in doc.evaluations if e.application == item.ref and e.stage == 2
                   and (e.points is not None or e.no_show)]
@@ -277,25 +355,10 @@ def _check_scores_complete(doc: CallDocument, rejected: set[str]) -> None:
 # --- results -----------------------------------------------------------------------------
 
 def call_results(call: Call) -> dict:
-    """The results of a call in the interchange form (INTERCHANGE.md, "Results").
+    """The results of a call in the interchange form (INTERCHANGE.md, "Results")."""
+    from core.evaluation.results import call_results as results
 
-    So far: the formal check (``rejected`` with every broken rule) and withdrawals; the
-    others read ``submitted`` until evaluation and allocation record more.
-    """
-    applications = db.session.scalars(
-        db.select(Application).where(Application.call_id == call.id)
-        .where(Application.status != ApplicationStatus.DRAFT)
-        .order_by(Application.submitted_at, Application.id)).all()
-    pool = engine.call_pool(call)
-    entries = {}
-    for application in applications:
-        ref = application.ref or f"#{application.id}"
-        if application.status == ApplicationStatus.REJECTED:
-            entries[ref] = {"status": "rejected", "rules": list(application.rules or [])}
-        else:
-            entries[ref] = {"status": str(application.status)}
-    return {"call": call.ref, "pool": f"{pool:.2f}" if pool is not None else None,
-            "applications": entries}
+    return results(call)
 
 
 def find_call(ref: str) -> Call | None:

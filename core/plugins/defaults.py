@@ -22,7 +22,11 @@ def menu_items(tenant, user):
     return [
         MenuItem(_l("Home"), "site.home", "public", order=0),
         MenuItem(_l("Calls"), "calls.index", "public", order=10),
+        MenuItem(_l("Results"), "results.index", "public", order=12),
+        MenuItem(_l("Committee"), "committee.index", "committee.view", order=70),
         MenuItem(_l("Manage calls"), "calls.admin_index", "tenant.manage", order=80),
+        MenuItem(_l("Formal check"), "review.calls", "tenant.manage", order=82),
+        MenuItem(_l("My evaluations"), "review.my_assignments", "evaluation.score", order=60),
         MenuItem(_l("My profiles"), "applicants.index", "application.apply", order=20),
         MenuItem(_l("My applications"), "applications.dashboard", "application.apply", order=15),
         MenuItem(_l("Administration"), "admin.members", "tenant.manage", order=90),
@@ -68,3 +72,66 @@ def check_application(call, application, context):
     staff = set(call.staff_keys) | {str(s) for s in params.get("operator_staff") or () if s}
     found += checks.check_conflict_of_interest(application, staff)
     return found
+
+
+# --- evaluation and allocation (DOMAIN.md, "Engine conventions") --------------------------
+
+def _number(params: dict, name: str, default=None):
+    from decimal import Decimal
+
+    from core.rules.values import to_decimal
+
+    value = params.get(name)
+    return to_decimal(value) if value is not None else (
+        Decimal(default) if default is not None else None)
+
+
+def _has_stage2(params: dict) -> bool:
+    if "stage2" in params:
+        return bool(params.get("stage2"))
+    return params.get("stage2_max_points") is not None
+
+
+@hookimpl(trylast=True)
+def formal_checklist(call):
+    """No checklist of its own: the rule engine's findings are the formal check."""
+    return []
+
+
+@hookimpl(trylast=True)
+def evaluation_stages(call):
+    """Stage 1 by the evaluators (``stage1_max_points``, 100 when the call does not say;
+    ``stage1_pass_mark``), and stage 2 by the committee where the call has ``stage2`` (or
+    ``stage2_max_points``)."""
+    from core.plugins.toolkit import Stage
+
+    params = call.params or {}
+    stages = [Stage(1, "evaluators", _number(params, "stage1_max_points", 100),
+                    _number(params, "stage1_pass_mark"), _l("Stage I: assessment"))]
+    if _has_stage2(params):
+        stages.append(Stage(2, "committee", _number(params, "stage2_max_points", 100), None,
+                            _l("Stage II: interview with the committee")))
+    return stages
+
+
+@hookimpl(trylast=True)
+def score_card(call, stage):
+    """One criterion, "total", worth the stage's maximum."""
+    from core.evaluation.scoring import stages_for
+    from core.plugins.toolkit import Criterion
+
+    stages = {s.number: s for s in stages_for(call)}
+    found = stages.get(stage)
+    if found is None:
+        return []
+    return [Criterion("total", _l("Total"), found.max_points,
+                      _l("The points for the whole application."))]
+
+
+@hookimpl(trylast=True)
+def allocate(call, ranking, pool, state):
+    """The engine's walk: the call's ``cutoff_policy``, sub-pools, area quotas and one
+    grant per realizer (core.evaluation.allocation)."""
+    from core.evaluation.allocation import limits_for, walk
+
+    return walk(ranking, limits_for(call, pool), state)

@@ -178,3 +178,51 @@ def application_state_changed(application, old, new, actor):
     ``actor`` (the user, or ``None`` for imports and jobs).
     Returns: nothing.  Called for every plugin after the change is flushed.
     """
+
+
+# --- Evaluation and allocation ----------------------------------------------------------
+
+@hookspec(firstresult=True)
+def formal_checklist(call):
+    """Give the variant's formal checklist, shown beside the rule engine's findings.
+
+    Arguments: ``call`` (a :class:`Call`).
+    Returns: a list of :class:`core.plugins.toolkit.ChecklistItem` (key, label), or
+    ``None`` when the variant is not this plugin's.  First result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def evaluation_stages(call):
+    """Give the call's evaluation stages.
+
+    Arguments: ``call``.
+    Returns: a list of :class:`core.plugins.toolkit.Stage` (number, kind ``"evaluators"`` or
+    ``"committee"``, max points, pass mark or ``None``), or ``None`` when the variant is not
+    this plugin's.  First result wins; core's default reads ``stage1_max_points``,
+    ``stage1_pass_mark``, ``stage2`` and ``stage2_max_points`` from the call's parameters.
+    """
+
+
+@hookspec(firstresult=True)
+def score_card(call, stage):
+    """Give the criteria of the score card of ``stage``.
+
+    Arguments: ``call``, ``stage`` (the stage number).
+    Returns: a list of :class:`core.plugins.toolkit.Criterion` (key, label, description,
+    max points); their maxima add up to the stage's maximum.  ``None`` when the variant is
+    not this plugin's.  First result wins; core's default is one criterion "total".
+    """
+
+
+@hookspec(firstresult=True)
+def allocate(call, ranking, pool, state):
+    """Walk the ranking and decide funded / reserve / excluded.
+
+    Arguments: ``call``; ``ranking`` (a list of :class:`core.evaluation.allocation.Entry`,
+    best first); ``pool`` (Decimal); ``state`` (an :class:`AllocationState` to continue
+    from, e.g. after a resignation, or ``None``).
+    Returns: an :class:`core.evaluation.allocation.Allocation`, or ``None`` to leave it to
+    the next plugin.  First result wins; core's default applies the call's
+    ``cutoff_policy``, quotas, sub-pools and one grant per realizer (DOMAIN.md).
+    """

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from decimal import Decimal
+
 import pluggy
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext, ngettext
@@ -31,7 +33,15 @@ def __getattr__(name):
         from core.calls.forms import MoneyField
 
         return MoneyField
+    if name in _ENGINE:
+        # The allocation engine (core/evaluation), for a variant's own ``allocate``.
+        from core.evaluation import allocation, ranking
+
+        return getattr(allocation, name, None) or getattr(ranking, name)
     raise AttributeError(name)
+
+
+_ENGINE = ("Allocation", "AllocationState", "Entry", "Limits", "Outcome", "walk")
 
 
 hookimpl = pluggy.HookimplMarker("mikrogranty")
@@ -70,6 +80,35 @@ class FormStep:
     fields: dict
 
 
+@dataclass(frozen=True)
+class ChecklistItem:
+    """An item of a variant's formal checklist."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    """An evaluation stage: scored by assigned ``"evaluators"`` or by the ``"committee"``."""
+
+    number: int
+    kind: str
+    max_points: Decimal
+    pass_mark: Decimal | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A criterion of a score card."""
+
+    key: str
+    label: str
+    max_points: Decimal
+    description: str = ""
+
+
 @dataclass
 class MenuItem:
     """An entry of the main navigation, shown to those holding ``permission``."""
@@ -95,11 +134,14 @@ def plugin_manager():
 
 __all__ = [
     "ApplicantFacts", "ApplicantOption", "ApplicationFacts", "BudgetLineFacts", "CallFacts",
-    "CheckContext", "FormStep", "PersonFacts", "Violation",
+    "CheckContext", "ChecklistItem", "Criterion", "FormStep", "PersonFacts", "Stage",
+    "Violation",
     # the rule engine's shared checks and helpers (core/rules)
     "checks", "APPLICANT_KIND_LABELS", "BUDGET_CATEGORY_LABELS", "FORBIDDEN_CATEGORIES",
     "applicant_kind_label", "category_label", "add_months", "ceil_grosz", "deadline_instant",
     "floor_grosz", "pool_from_params", "to_decimal", "warsaw_date", "MoneyField",
+    # the allocation engine (core/evaluation): a variant's own ``allocate`` may reuse it
+    "Allocation", "AllocationState", "Entry", "Limits", "Outcome", "walk",
     "Base", "Blueprint", "Markup", "MenuItem", "TenantScoped", "UTCDateTime", "Variant",
     "abort", "audit", "current_app", "current_tenant", "db", "find_tenant", "flash",
     "format_money", "g",

@@ -96,6 +96,14 @@ def call_facts(call) -> CallFacts:
     """A :class:`Call` as facts; ``operator_staff`` refs are resolved to people of the tenant."""
     params = dict(call.params or {})
     deadline_at = call.deadline_at or deadline_instant(params.get("deadline"))
+    # The realization window lives in the call's columns; a call whose parameters do not
+    # repeat it (made without the variant's form) is still checked against it.
+    window = ((("realization_start", "window_start"), getattr(call, "realization_start", None)),
+              (("realization_end", "window_end"), getattr(call, "realization_end", None)))
+    for names, day in window:
+        if day is not None and not any(params.get(name) for name in names):
+            for name in names:
+                params[name] = day.isoformat()
     people_by_ref = {}
     refs = [str(r) for r in params.get("operator_staff") or () if r]
     if refs:

@@ -303,13 +303,15 @@ def application_fields(params: dict) -> dict:
     fields = {
         "project_type": SelectField(
             _l("Type of project"),
-            choices=[SelectChoice(key, PROJECT_TYPE_LABELS[key]) for key in PROJECT_TYPES],
+            # A blank first choice: a list showing a choice nobody made would look answered.
+            choices=[SelectChoice("", _l("— choose —"))]
+            + [SelectChoice(key, PROJECT_TYPE_LABELS[key]) for key in PROJECT_TYPES],
             validators=[DataRequired(message=_l("Choose the type of your project."))]),
     }
     if gminas:
         fields["place_gmina"] = SelectField(
             _l("Municipality where the project takes place"),
-            choices=[SelectChoice(g, g) for g in gminas],
+            choices=[SelectChoice("", _l("— choose —"))] + [SelectChoice(g, g) for g in gminas],
             validators=[DataRequired(message=_l(
                 "Choose the municipality where the project takes place."))])
     return fields

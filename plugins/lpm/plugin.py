@@ -99,3 +99,30 @@ def check_application(call, application, context):
     if not _ours(call.variant):
         return []
     return rules.check(call, application, context)
+
+
+@hookimpl
+def formal_checklist(call):
+    if not _ours(call.variant):
+        return None
+    from .evaluation import checklist
+
+    return checklist(call)
+
+
+@hookimpl
+def evaluation_stages(call):
+    if not _ours(call.variant):
+        return None
+    from .evaluation import stages
+
+    return stages(call)
+
+
+@hookimpl
+def score_card(call, stage):
+    if not _ours(call.variant):
+        return None
+    from .evaluation import criteria
+
+    return criteria(call, stage)
