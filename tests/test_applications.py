@@ -790,3 +790,40 @@ def test_a_save_writes_everything_itself_so_a_race_is_caught_there(app, world, c
                              db.session.get(User, world.anna))
         assert not db.session.dirty and not db.session.new
         db.session.rollback()
+
+
+def test_a_race_caught_while_the_applicant_step_looks_up_a_profile_is_retried(app, world,
+                                                                           clients):
+    """Choosing the applicant looks the profile up, which flushes what the step changed so
+    far; when an autosave won the race for the row meanwhile, that flush fails.  It is a
+    race like any other: retried and judged again, never a 500."""
+    import sqlalchemy as sa
+    from werkzeug.datastructures import MultiDict
+
+    from core.accounts.models import User
+    from core.applications import operations
+    from core.applications.models import Application
+    from core.db import db, tenant_scope
+
+    site = _login(clients, "anna@example.org")
+    application_id = _start(site, world)
+    with app.test_request_context(base_url="https://gmina-a.example.test"), \
+            tenant_scope(world.tenant_id):
+        application = db.session.execute(db.select(Application).where(
+            Application.id == application_id)).scalar_one()
+        base = application.version
+        options = operations.form_choices(application, db.session.get(User, world.anna))
+        option = options["applicant_options"][-1][0]
+        # The other request's save, committed after this one loaded the application.
+        db.session.execute(sa.text("UPDATE application SET version = version + 1 "
+                                   "WHERE id = :id"), {"id": application_id})
+        posted = MultiDict({"form_step": "applicant", "applicant_option": option,
+                            "applicant_id": str(world.profile_id), "realizer_id": ""})
+        try:
+            result = operations.save_step(application, "applicant", posted, str(base),
+                                          db.session.get(User, world.anna))
+        except operations.Conflict:
+            pass  # judged again against the newer version: a conflict page, not a 500
+        else:
+            assert result.version == base + 2
+        db.session.rollback()

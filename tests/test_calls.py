@@ -287,8 +287,23 @@ def test_publish_and_close_are_audited_and_only_go_forward(app, admin, tenant_a)
     [call] = read_calls(app, tenant_a)
     assert call.status == "published" and call.announced_on == warsaw_today()
     assert admin.post(f"/admin/calls/{call_id}/publish").status_code == 422
-    assert admin.post(f"/admin/calls/{call_id}/close").status_code == 302
+    # The published call's page leads to its evaluation.
+    page = admin.get(f"/admin/calls/{call_id}").get_data(as_text=True)
+    for path in (f"/admin/calls/{call_id}/formal", f"/admin/calls/{call_id}/evaluators",
+                 f"/committee/calls/{call_id}/ranking", f"/calls/{ref}/results"):
+        assert f'href="{path}"' in page
+    # Closing before the deadline cannot be undone: it needs a confirmation.
+    assert 'name="confirm_early"' in page
+    page = admin.post(f"/admin/calls/{call_id}/close", follow_redirects=True)
+    assert "potwierdź, że od teraz mieszkańcy nie będą już mogli składać wniosków" in \
+        page.get_data(as_text=True)
+    assert read_calls(app, tenant_a)[0].status == "published"
+    assert admin.post(f"/admin/calls/{call_id}/close",
+                      data={"confirm_early": "y"}).status_code == 302
     assert read_calls(app, tenant_a)[0].status == "closed"
+    closed = admin.get(f"/admin/calls/{call_id}").get_data(as_text=True)
+    assert "Nabór jest zamknięty: wnioski złożono według tych zasad" in closed
+    assert "Nabór jest ogłoszony: mieszkańcy składają wnioski" not in closed
     page = admin.post(f"/admin/calls/{call_id}/close", follow_redirects=True)
     assert "Zamknąć można tylko ogłoszony nabór" in page.get_data(as_text=True)
     actions = [(a, c.get("status")) for a, c in events(app, tenant_a)]

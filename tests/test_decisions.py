@@ -587,6 +587,59 @@ def test_approving_the_final_list_applies_the_allocation_once(world, add, client
             approve_final_list(call(), None)
 
 
+def test_no_list_is_approved_while_the_call_still_accepts_applications(
+        world, add, clients, in_tenant, outbox):
+    """A list approved before the deadline would leave out what is still to come: the
+    committee is told to wait for the deadline or for the call to be closed."""
+    from core.db import db
+
+    crafted(add)
+    with in_tenant():
+        call().status = "published"  # deadline 31 March 2027, still ahead
+        db.session.commit()
+    _approve.call_id = world.call_id
+    kom = login(clients, "kom1@example.org")
+    page = kom.get(f"/committee/calls/{world.call_id}/ranking").get_data(as_text=True)
+    assert "Nabór wciąż przyjmuje wnioski do 31 marca 2027, 23:59" in page
+    assert "Zatwierdź listę końcową" not in page
+    for kind in ("stage1", "final"):
+        assert _approve(kom, kind).status_code == 303
+    page = kom.get(f"/committee/calls/{world.call_id}/ranking").get_data(as_text=True)
+    assert "listę można zatwierdzić dopiero po terminie albo gdy administrator zamknie " \
+        "nabór" in page
+    with in_tenant():
+        assert application("A1").status == "ranked"
+        assert audit("results.approved") == []
+    assert outbox() == []
+    # The administrator is shown the way to close it.
+    admin = login(clients, "admin@example.org")
+    page = admin.get(f"/committee/calls/{world.call_id}/ranking").get_data(as_text=True)
+    assert f'href="/admin/calls/{world.call_id}#publication"' in page
+    # Once closed, the committee approves.
+    with in_tenant():
+        call().status = "closed"
+        db.session.commit()
+    assert _approve(kom).status_code == 303
+    with in_tenant():
+        assert application("A1").status == "funded"
+
+
+def test_the_ranking_page_says_who_approves_and_who_publishes(world, add, clients):
+    crafted(add)
+    _approve.call_id = world.call_id
+    admin = login(clients, "admin@example.org")
+    page = admin.get(f"/committee/calls/{world.call_id}/ranking").get_data(as_text=True)
+    assert "zatwierdza ją członek komisji na tej stronie" in page
+    # The policies are named in Polish next to their keys.
+    assert "Zakończ na pierwszym projekcie, który się nie mieści" in page
+    kom = login(clients, "kom1@example.org")
+    _approve(kom)
+    page = kom.get(f"/committee/calls/{world.call_id}/ranking").get_data(as_text=True)
+    assert "dopóki administrator gminy jej nie opublikuje" in page
+    assert "publikuje ją administrator gminy na stronie wyników" in page
+    assert "Opublikuj na stronie wyników" not in page
+
+
 def test_final_list_waits_for_stage_two(world, add, clients, in_tenant):
     add("A1", "3000.00", stage1="15", stage2="7")
     add("A2", "3000.00", stage1="14")      # still invited

@@ -260,6 +260,34 @@ def test_formal_check_lists_and_accepts_with_applicant_told_in_polish(world, cli
     assert "Wniosek przeszedł ocenę formalną i trafia do oceniających." in receipt
 
 
+def test_staff_read_how_the_applicant_applies_and_find_the_next_steps(world, clients):
+    """The generator stores the way of applying as a key ("ngo::standard"); staff read the
+    option the applicant chose.  The overview counts what passed the formal check, whatever
+    the evaluation made of it since, and leads on to the ranking."""
+    from core.db import db
+
+    first = add_application(world, 1)
+    add_application(world, 2, status="invited")
+    add_application(world, 3, status="rejected")
+    with scoped(world):
+        from core.applications.models import Application
+
+        found = db.session.execute(db.select(Application).where(Application.id == first)
+                                   ).scalar_one()
+        found.content = {**found.content, "applicant_option": "ngo::standard"}
+        db.session.commit()
+    site = login(clients, "admin@example.org")
+    page = site.get(f"/admin/applications/{first}/formal").get_data(True)
+    assert "ngo::standard" not in page and "applicant_option" not in page
+    assert "Jak składasz wniosek?" in page
+    assert "Organizacja pozarządowa (także młoda) realizująca własny projekt" in page
+    overview = site.get("/admin/evaluation").get_data(True)
+    cells = re.findall(r'<td class="num">(\d+)</td>', overview)
+    assert cells == ["1", "1", "1"]  # waiting, passed (the invited one), rejected
+    assert f'href="/committee/calls/{world.call_id}/ranking"' in overview
+    assert "Ocena wniosków" in site.get("/").get_data(True)  # the menu names the section
+
+
 def test_override_needs_a_reason_and_each_decision_is_audited(world, clients):
     from core.evaluation.models import FormalReview
 

@@ -446,7 +446,7 @@ def save_step(application: Application, step: str, data, base_version, actor, *,
     for _attempt in range(3):
         try:
             return _save_step(application, step, data, base_version, actor, remove)
-        except _Raced:
+        except (_Raced, StaleDataError):  # also an autoflush of a query inside the save
             db.session.rollback()
     raise Conflict([], _current_version(application.id))
 

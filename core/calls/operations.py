@@ -320,11 +320,19 @@ def publish_call(call: Call, actor=None, now: dt.datetime | None = None) -> None
     record("call.published", call, changes=changes, actor=actor)
 
 
-def close_call(call: Call, actor=None, now: dt.datetime | None = None) -> None:
-    """End a published call (no more submissions); closing before the deadline is noted."""
+def close_call(call: Call, actor=None, now: dt.datetime | None = None,
+               early_confirmed: bool = True) -> None:
+    """End a published call (no more submissions); closing before the deadline is noted.
+
+    Closing early cannot be undone and stops residents who are still writing, so the
+    person closing it confirms that first (``early_confirmed``)."""
     now = now or utcnow()
     if call.status != CallStatus.PUBLISHED:
         raise ValidationError(_l("Only a published call can be closed."))
+    if not early_confirmed and call.deadline_at and now < call.deadline_at:
+        raise ValidationError({"confirm_early": [_l(
+            "The deadline has not passed yet: confirm that residents can no longer apply "
+            "from now on.")]})
     call.status = CallStatus.CLOSED
     db.session.flush()
     record("call.closed", call, changes={

@@ -284,7 +284,9 @@ def _render_editor(call, form, pform, variant, *, doc_form=None, notice=None, st
         doc_form=doc_form or _document_form(), notice=notice, rules=rules,
         computed_pool=_computed_pool(pform) if pform is not None else None,
         deadline_text=deadline_text, variant_label=_variant_label,
-        timeline_labels=TIMELINE_LABELS, params_prefix=PARAMS_PREFIX), status
+        timeline_labels=TIMELINE_LABELS, params_prefix=PARAMS_PREFIX,
+        before_deadline=bool(call is not None and call.deadline_at
+                             and utcnow() < call.deadline_at)), status
 
 
 def _editor(call: Call | None):
@@ -433,7 +435,8 @@ def admin_publish(call_id):
 def admin_close(call_id):
     call = get_or_404(Call, call_id)
     try:
-        operations.close_call(call, actor=current_user)
+        operations.close_call(call, actor=current_user,
+                              early_confirmed=request.form.get("confirm_early") == "y")
     except ValidationError as exc:
         db.session.rollback()
         for messages in exc.errors.values():

@@ -257,6 +257,7 @@ def ranking(call_id):
     return render_template("committee/ranking.html", call=call, table=table,
                            policies=decisions.POLICIES, lists=decisions.result_lists(call),
                            stage2=decisions.committee_stage(call) is not None,
+                           accepting=decisions.accepts_applications(call),
                            confirm=forms.ConfirmForm(formdata=None))
 
 
@@ -317,8 +318,10 @@ def approve(call_id, kind):
         _refused(exc)
     else:
         db.session.commit()
-        flash(_("The list has been approved. It is not public until you publish it."),
-              "success")
+        flash(_("The list has been approved. It is not public until you publish it.")
+              if _may("tenant.manage") else
+              _("The list has been approved. It is not public until the municipality's "
+                "administrator publishes it."), "success")
     return redirect(url_for(".ranking", call_id=call.id) + "#lists", code=303)
 
 

@@ -729,6 +729,21 @@ def result_lists(call: Call) -> dict[str, ResultList]:
         db.select(ResultList).where(ResultList.call_id == call.id))}
 
 
+def accepts_applications(call: Call) -> bool:
+    """Whether residents can still submit to ``call``: published and before its deadline."""
+    return call.status == CallStatus.PUBLISHED and (
+        call.deadline_at is None or clock() <= call.deadline_at)
+
+
+def _refuse_while_open(call: Call) -> None:
+    """A list decided while applications still come in would leave the late ones out."""
+    if accepts_applications(call):
+        raise ValidationError(_(
+            "The call still accepts applications until %(deadline)s: a list can be approved "
+            "only after the deadline, or once an administrator has closed the call.",
+            deadline=_local(call.deadline_at) if call.deadline_at else "—"))
+
+
 def _refuse_pending(call: Call, statuses, message) -> None:
     count = db.session.execute(db.select(db.func.count(Application.id)).where(
         Application.call_id == call.id, Application.status.in_(list(statuses)))).scalar_one()
@@ -755,6 +770,7 @@ def stage1_results(call: Call) -> dict:
 def approve_stage1_list(call: Call, actor) -> ResultList:
     """Approve the list of those invited to stage II (LPM publishes it separately)."""
     _need_committee_stage(call)
+    _refuse_while_open(call)
     existing = result_list(call, "stage1")
     if existing is not None and existing.approved_at is not None:
         raise ValidationError(_("The stage I list was already approved on %(when)s; it cannot "
@@ -799,6 +815,7 @@ def approve_final_list(call: Call, actor) -> ResultList:
     if existing is not None and existing.approved_at is not None:
         raise ValidationError(_("The final list was already approved on %(when)s; it cannot be "
                                 "approved twice.", when=_local(existing.approved_at)))
+    _refuse_while_open(call)
     _refuse_pending(call, PENDING, lambda n: ngettext(
         "%(num)d application is still being evaluated (formal check, stage I or stage II); "
         "finish the evaluation first.",

@@ -69,11 +69,15 @@ def _status_label(status: str) -> str:
 def _content_fields(application: Application) -> dict:
     """The generator's fields by name (labels and choices), core's and the variant's."""
     from core.applications import forms as application_forms
+    from core.applications.operations import _option_key, applicant_options
 
+    # The ways to apply by their stored key, so "how do you apply" reads as the applicant
+    # chose it, not as "ngo::standard".
+    options = [(_option_key(o), o.label) for o in applicant_options(application.call)]
     fields = {}
-    for step in application_forms.EXTENSIBLE_STEPS:
+    for step in ("applicant", *application_forms.EXTENSIBLE_STEPS):
         form = application_forms.step_form_class(step, application.call,
-                                                 applicant_options=[])()
+                                                 applicant_options=options)()
         fields.update({name: field for name, field in form._fields.items()
                        if name not in fields})
     return fields
@@ -132,6 +136,11 @@ def calls():
         entry = by_call.setdefault(call.id, {"call": call, "counts": {}})
         if status is not None:
             entry["counts"][status] = count
+    for entry in by_call.values():
+        # Past the formal check, whatever the evaluation has made of them since.
+        entry["passed"] = sum(n for status, n in entry["counts"].items() if status not in (
+            ApplicationStatus.SUBMITTED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN,
+            ApplicationStatus.DRAFT))
     return render_template("review/calls.html", calls=list(by_call.values()))
 
 

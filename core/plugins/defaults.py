@@ -25,7 +25,7 @@ def menu_items(tenant, user):
         MenuItem(_l("Results"), "results.index", "public", order=12),
         MenuItem(_l("Committee"), "committee.index", "committee.view", order=70),
         MenuItem(_l("Manage calls"), "calls.admin_index", "tenant.manage", order=80),
-        MenuItem(_l("Formal check"), "review.calls", "tenant.manage", order=82),
+        MenuItem(_l("Evaluation of applications"), "review.calls", "tenant.manage", order=82),
         MenuItem(_l("My evaluations"), "review.my_assignments", "evaluation.score", order=60),
         MenuItem(_l("My profiles"), "applicants.index", "application.apply", order=20),
         MenuItem(_l("My applications"), "applications.dashboard", "application.apply", order=15),
