@@ -7,31 +7,28 @@
    ranking order and the walk through the ``allocate`` hook).  The goal is under a second
    for ranking + allocation; the figure is printed, never asserted.
 
-2. Page throughput: where ``../shared/bench/baseline_app.py`` exists (a bare Flask app
-   reading one page of 50 applications with one query), both it and Mikrogranty are
-   started with gunicorn on 127.0.0.1, loaded in the same run with the same bounded
-   client loop (or ``wrk`` when installed), and the ratio of requests per second is
-   printed (ours / baseline), so machine noise cancels out.  Our page is a
-   municipality's public list of calls (``/calls``).  The baseline's code is run where
-   it lives, never copied.  Without ../shared this part is skipped with a message.
+2. Page throughput (bench/pages.py): the public list of calls, an evaluator's list of
+   applications, the committee's ranking and the public results of a call of 150
+   evaluated applications, each as a ratio of ``../shared/bench/baseline_app.py``'s page,
+   both served by gunicorn and loaded with wrk in the same run.
+
+3. The deadline rush (bench/rush.py): 200 applicants autosave and submit at once against
+   gunicorn and PostgreSQL (a dedicated database ``bench_rush``); requests/s, p50/p99,
+   errors, and every submission checked to be stored exactly once with its receipt.
 
 Options: ``--applications N`` (default 10 000), ``--seconds S`` per throughput run
-(default 5), ``--skip-http``.
+(default 5), ``--skip-http`` (parts 2 and 3), ``--page-applications N`` (150),
+``--rush-applicants N`` (200).
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.client
-import os
 import random
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -202,152 +199,25 @@ def part_one(workdir: Path, applications: int) -> str:
     return url
 
 
-# --- 2. page throughput --------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(port: int, host: str, path: str, timeout: float = 30.0) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", path, headers={"Host": host})
-            status = conn.getresponse().status
-            conn.close()
-            return status
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the server on port {port} did not answer within {timeout:.0f} s")
-
-
-def load(port: int, host: str, path: str, seconds: float, threads: int = 4) -> float:
-    """Requests per second: ``wrk`` when installed, else ``threads`` keep-alive clients
-    looping for ``seconds`` (bounded by time, every response read in full)."""
-    wrk = shutil.which("wrk")
-    if wrk:
-        out = subprocess.run([wrk, "-t", str(threads), "-c", str(threads * 2), "-d",
-                              f"{int(seconds)}s", "-H", f"Host: {host}",
-                              f"http://127.0.0.1:{port}{path}"],
-                             capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Requests/sec:"):
-                return float(line.split()[1])
-    counts = [0] * threads
-    errors = [0] * threads
-    stop = time.monotonic() + seconds
-
-    def client(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        while time.monotonic() < stop:
-            try:
-                conn.request("GET", path, headers={"Host": host})
-                response = conn.getresponse()
-                response.read()
-                if response.status == 200:
-                    counts[n] += 1
-                else:
-                    errors[n] += 1
-            except (OSError, http.client.HTTPException):
-                errors[n] += 1
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.close()
-
-    start = time.monotonic()
-    workers = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    elapsed = time.monotonic() - start
-    if sum(errors):
-        say(f"  ({sum(errors)} requests failed or were not 200)")
-    return sum(counts) / elapsed
-
-
-def gunicorn(args: list[str], env: dict, cwd: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "gunicorn", "-w", "2", "--log-level", "warning", *args]
-    return subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def part_two(workdir: Path, database_url: str, seconds: float) -> None:
-    if not BASELINE.exists():
-        say(f"Page throughput: skipped ({BASELINE} is absent; the ratio needs the "
-            f"baseline app of ../shared/bench).")
-        return
-    if shutil.which("gunicorn") is None and not (Path(sys.executable).parent / "gunicorn").exists():
-        say("Page throughput: skipped (gunicorn is not installed).")
-        return
-    env = {k: v for k, v in os.environ.items() if k not in ("FLASK_APP", "ENABLED_PLUGINS")}
-    baseline_db = workdir / "baseline.sqlite"
-    base_env = {**env, "BASELINE_DB": f"sqlite:///{baseline_db}"}
-    say("Page throughput (gunicorn -w 2 on 127.0.0.1, "
-        f"{'wrk' if shutil.which('wrk') else '4 keep-alive Python clients'}, "
-        f"{seconds:.0f} s each) …")
-    subprocess.run([sys.executable, str(BASELINE), "seed"], cwd=BASELINE.parent, env=base_env,
-                   check=True, stdout=subprocess.DEVNULL)
-    ours_env = {**env, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
-                "BASE_DOMAIN": BASE_DOMAIN, "MAIL_BACKEND": "outbox",
-                "RATELIMIT_STORAGE_URI": "memory://"}
-    base_port, our_port = free_port(), free_port()
-    baseline = gunicorn(["-b", f"127.0.0.1:{base_port}", "baseline_app:app"], base_env,
-                        BASELINE.parent)
-    ours = gunicorn(["-b", f"127.0.0.1:{our_port}", "core.wsgi:app"], ours_env, ROOT)
-    try:
-        base_host, base_path = "t0.localhost", "/calls/0/applications"
-        our_host, our_path = f"{SLUG}.{BASE_DOMAIN}", "/calls"
-        for port, host, path, name in ((base_port, base_host, base_path, "baseline"),
-                                       (our_port, our_host, our_path, "Mikrogranty")):
-            status = wait_for(port, host, path)
-            if status != 200:
-                raise RuntimeError(f"{name} answered {status} for {path}")
-        load(base_port, base_host, base_path, 1)      # warm up both
-        load(our_port, our_host, our_path, 1)
-        base_rate = load(base_port, base_host, base_path, seconds)
-        our_rate = load(our_port, our_host, our_path, seconds)
-        say(f"  baseline  GET {base_path:28} {base_rate:8.0f} req/s")
-        say(f"  ours      GET {our_path:28} {our_rate:8.0f} req/s  (a municipality's calls)")
-        say(f"  ratio ours / baseline: {our_rate / base_rate:.2f}")
-    except Exception as exc:   # a failed server is reported, with what it said
-        say(f"Page throughput: failed: {exc}")
-        for process, name in ((baseline, "baseline"), (ours, "Mikrogranty")):
-            stop(process)
-            err = process.stderr.read().decode("utf-8", "replace")[-2000:] if process.stderr \
-                else ""
-            if err.strip():
-                say(f"  {name} said:\n{err}")
-    finally:
-        stop(baseline)
-        stop(ours)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split(
         "\n\n")[0])
     parser.add_argument("--applications", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--page-applications", type=int, default=150)
+    parser.add_argument("--rush-applicants", type=int, default=200)
     options = parser.parse_args(argv)
+    # Stopped from outside (a timeout, ^C in a pipeline): still stop the servers started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(tempfile.mkdtemp(prefix="mikrogranty-bench-"))
     try:
-        url = part_one(workdir, options.applications)
+        part_one(workdir, options.applications)
         if not options.skip_http:
-            part_two(workdir, url, options.seconds)
+            from bench import pages, rush
+
+            pages.run(workdir, options.page_applications, options.seconds)
+            rush.run(options.rush_applicants)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

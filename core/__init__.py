@@ -114,11 +114,12 @@ def _register_blueprints(app: Flask, pm) -> None:
 
 
 def _register_commands(app: Flask, pm) -> None:
+    from .audit.cli import audit_cli
     from .calls.cli import calls_cli
     from .cli import accounts_cli, plugins_cli
     from .demo import demo_cli
     from .tenancy.cli import tenants_cli
 
-    for group in (tenants_cli, plugins_cli, accounts_cli, demo_cli, calls_cli):
+    for group in (tenants_cli, plugins_cli, accounts_cli, demo_cli, calls_cli, audit_cli):
         app.cli.add_command(group)
     pm.hook.register_commands(cli=app.cli)

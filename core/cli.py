@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from flask import current_app
@@ -47,6 +48,79 @@ def upgrade_all(revision: str = "head") -> None:
     upgrade(directory=str(ROOT / "migrations"), revision=revision)
     for key, versions in sorted(plugin_migration_dirs().items()):
         alembic_command.upgrade(plugin_alembic_config(key, versions), "heads")
+    with db.engine.begin() as connection:
+        secure_tenant_tables(connection)
+
+
+# --- PostgreSQL: row-level security and the app's roles -------------------------------
+
+def tenant_tables(connection) -> list[str]:
+    """The existing tables of every tenant-scoped model, core's and the plugins'."""
+    from core.db import tenant_scoped_models
+
+    existing = set(sa.inspect(connection).get_table_names())
+    return sorted({m.__table__.name for m in tenant_scoped_models()} & existing)
+
+
+def secure_tenant_tables(connection) -> list[str]:
+    """Enable and force row-level security, with the tenant policy, on every tenant table,
+    and grant the app's roles what they need (PostgreSQL; a no-op elsewhere).
+
+    Run after every upgrade, so that a plugin's new tables are covered too; the SQL
+    function comes from core's migration 0004.
+    """
+    if connection.dialect.name != "postgresql":
+        return []
+    exists = connection.execute(sa.text(
+        "SELECT to_regprocedure('mikrogranty_secure_tables(text[])') IS NOT NULL")).scalar()
+    if not exists:
+        return []
+    tables = tenant_tables(connection)
+    connection.execute(sa.text("SELECT mikrogranty_secure_tables(CAST(:tables AS text[]))"),
+                       {"tables": tables})
+    return tables
+
+
+ROLES_SQL = """
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'mikrogranty_platform') THEN
+        CREATE ROLE mikrogranty_platform NOLOGIN BYPASSRLS;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'mikrogranty_app') THEN
+        CREATE ROLE mikrogranty_app LOGIN NOBYPASSRLS;
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    NULL;  -- created at the same moment by another session
+END
+$roles$;
+ALTER ROLE mikrogranty_platform NOLOGIN BYPASSRLS NOSUPERUSER;
+ALTER ROLE mikrogranty_app LOGIN NOBYPASSRLS NOSUPERUSER NOCREATEROLE NOCREATEDB;
+GRANT mikrogranty_platform TO mikrogranty_app;
+"""
+
+
+def create_roles(connection, app_password: str | None) -> None:
+    """Create the app's login role and the platform role (needs a superuser)."""
+    connection.exec_driver_sql(ROLES_SQL)
+    if app_password:
+        literal = "'" + app_password.replace("'", "''") + "'"
+        connection.exec_driver_sql(f"ALTER ROLE mikrogranty_app PASSWORD {literal}")
+    secure_tenant_tables(connection)
+
+
+@db_cli.command("create-roles")
+@click.option("--app-password", envvar="MIKROGRANTY_APP_PASSWORD",
+              help="Password of the role mikrogranty_app (or MIKROGRANTY_APP_PASSWORD).")
+@with_appcontext
+def create_roles_command(app_password):
+    """Create the PostgreSQL roles mikrogranty_app and mikrogranty_platform; grant them the
+    tables.  Run once as a superuser, after `flask db upgrade`."""
+    if db.engine.dialect.name != "postgresql":
+        raise click.ClickException("Database roles exist only in PostgreSQL.")
+    with db.engine.begin() as connection:
+        create_roles(connection, app_password)
+    click.echo("Roles mikrogranty_app and mikrogranty_platform are ready.", err=True)
 
 
 @click.command("upgrade")

@@ -224,3 +224,93 @@ class Points(Money):
     """Points with two decimals (e.g. an average, 8.63), stored as integer hundredths."""
 
     cache_ok = True
+
+
+# --- row-level security in PostgreSQL ------------------------------------------------------
+#
+# In production the app connects as ``mikrogranty_app``: not the tables' owner, no
+# BYPASSRLS.  PostgreSQL's policies (migration 0004, :func:`core.cli.secure_tenant_tables`)
+# then show a tenant table's rows only where ``tenant_id`` equals the setting
+# ``mikrogranty.tenant_id``; unset, nothing is visible.  Each transaction sets it from the
+# current scope (``set_config(..., true)``, local to the transaction); the platform scope
+# switches to the role ``mikrogranty_platform`` (BYPASSRLS) with ``SET LOCAL ROLE``.  A
+# connection that already bypasses row security (a superuser, the owner in development and
+# in most tests) is left as it is, so it runs exactly the statements it ran before.
+
+TENANT_SETTING = "mikrogranty.tenant_id"
+PLATFORM_ROLE = "mikrogranty_platform"
+APP_ROLE = "mikrogranty_app"
+_RLS_INFO = "mikrogranty.rls"
+
+
+def _rls_capabilities(connection) -> tuple[bool, bool]:
+    """(is the connection subject to row security, may it become the platform role).
+
+    Asked once per database connection, on the raw cursor (not counted as the app's query).
+    """
+    info = connection.info
+    if _RLS_INFO not in info:
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT NOT (r.rolsuper OR r.rolbypassrls), EXISTS (SELECT 1 FROM pg_roles p "
+                "WHERE p.rolname = %s AND pg_has_role(r.oid, p.oid, 'MEMBER')) "
+                "FROM pg_roles r WHERE r.rolname = session_user", (PLATFORM_ROLE,))
+            restricted, can_platform = cursor.fetchone()
+        finally:
+            cursor.close()
+        info[_RLS_INFO] = (bool(restricted), bool(can_platform))
+    return info[_RLS_INFO]
+
+
+def _apply_rls_scope(session, connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    restricted, can_platform = _rls_capabilities(connection)
+    if not restricted:
+        return
+    scope = _scope.get()
+    tenant = "" if scope.platform or scope.tenant_id is None else str(int(scope.tenant_id))
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT set_config(%s, %s, true)", (TENANT_SETTING, tenant))
+        if scope.platform and can_platform:
+            cursor.execute(f"SET LOCAL ROLE {PLATFORM_ROLE}")
+        else:
+            cursor.execute("SET LOCAL ROLE NONE")
+    finally:
+        cursor.close()
+    session.info[_RLS_INFO] = (connection, scope)
+
+
+@event.listens_for(Session, "after_begin")
+def _set_rls_scope_for_transaction(session, transaction, connection):
+    """Each transaction carries the current tenant (or the platform role) to PostgreSQL."""
+    _apply_rls_scope(session, connection)
+
+
+def sync_rls_scope(session) -> None:
+    """Re-apply the scope if it changed since the transaction began (e.g. a host lookup,
+    then the tenant's scope, in one transaction)."""
+    applied = session.info.get(_RLS_INFO)
+    if applied is None or not session.in_transaction():
+        return
+    connection, scope = applied
+    if scope != _scope.get():
+        _apply_rls_scope(session, connection)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _sync_rls_scope_before_execute(state):
+    sync_rls_scope(state.session)
+
+
+@event.listens_for(Session, "before_flush")
+def _sync_rls_scope_before_flush(session, flush_context, instances):
+    sync_rls_scope(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_rls_scope(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(_RLS_INFO, None)

@@ -83,6 +83,12 @@ def bad_request(error):
 
 
 def security_headers(response):
+    from flask import current_app
+
+    if request.is_secure or current_app.config.get("PREFERRED_URL_SCHEME") == "https":
+        # Browsers ignore it over plain HTTP; behind a TLS proxy the scheme setting says so.
+        response.headers.setdefault("Strict-Transport-Security",
+                                    "max-age=31536000; includeSubDomains")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault(
@@ -102,6 +108,11 @@ def init_app(app) -> None:
     app.register_error_handler(429, too_many)
     app.register_error_handler(400, bad_request)
     app.register_error_handler(413, too_large)
+    from flask_wtf.csrf import CSRFError
+
+    from core.security import csrf_failed
+
+    app.register_error_handler(CSRFError, csrf_failed)
     app.after_request(security_headers)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals["role_label"] = role_label

@@ -159,6 +159,19 @@ def _clean_database(request):
                     conn.execute(sa.text(f'DELETE FROM "{table}"'))
 
 
+@pytest.fixture(autouse=True)
+def _sql_guard():
+    """Fail any SQL on a tenant table without a tenant condition (tests/sql_guard.py).
+
+    Defined after ``_clean_database`` so that its clean-up runs with the guard off.
+    """
+    import sql_guard
+
+    sql_guard.install()
+    with sql_guard.active():
+        yield
+
+
 @pytest.fixture
 def ctx(app):
     """An application context with no tenant (as a CLI command has)."""

@@ -816,7 +816,8 @@ def test_a_race_caught_while_the_applicant_step_looks_up_a_profile_is_retried(ap
         option = options["applicant_options"][-1][0]
         # The other request's save, committed after this one loaded the application.
         db.session.execute(sa.text("UPDATE application SET version = version + 1 "
-                                   "WHERE id = :id"), {"id": application_id})
+                                   "WHERE id = :id AND application.tenant_id = :tenant"),
+                           {"id": application_id, "tenant": world.tenant_id})
         posted = MultiDict({"form_step": "applicant", "applicant_option": option,
                             "applicant_id": str(world.profile_id), "realizer_id": ""})
         try:

@@ -1,6 +1,7 @@
 """Languages: every string goes through the catalogues; Polish is complete, with its plural forms."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -89,3 +90,72 @@ def test_dates_are_polish_and_in_warsaw_time(app):
         # 23:30 UTC on 31 March is already 1 April in Warsaw (summer time).
         utc = dt.datetime(2025, 3, 31, 23, 30, tzinfo=dt.timezone.utc)
         assert format_datetime(utc, "d MMMM y, HH:mm") == "1 kwietnia 2025, 01:30"
+
+
+# --- every catalogue, core and plugins ---------------------------------------------------
+
+CATALOGUE_ROOTS = [TRANSLATIONS] + sorted(p / "translations" for p in (ROOT / "plugins").iterdir()
+                                          if (p / "translations" / "messages.pot").exists())
+
+
+def _wanted(root):
+    with open(root / "messages.pot", "rb") as f:
+        return {m.id for m in read_po(f) if m.id}
+
+
+def _translated(message) -> bool:
+    return all(message.string) if isinstance(message.string, tuple) else bool(message.string)
+
+
+@pytest.mark.parametrize("root", CATALOGUE_ROOTS, ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("lang", ["pl", "en", "uk"])
+def test_no_message_is_missing_or_fuzzy_in_any_catalogue(root, lang):
+    """pl and uk translate every message; en may leave msgstr empty (the msgids are English)
+    but, like the others, has no fuzzy entries, which would show guesses to people."""
+    path = root / lang / "LC_MESSAGES" / "messages.po"
+    with open(path, "rb") as f:
+        catalog = read_po(f, locale=lang)
+    present = {m.id: m for m in catalog if m.id}
+    assert sorted(map(str, _wanted(root) - set(present))) == [], f"{path}: not in the catalogue"
+    assert sorted(str(k) for k, m in present.items() if m.fuzzy) == [], f"{path}: fuzzy"
+    if lang != "en":
+        assert sorted(str(k) for k in _wanted(root) if not _translated(present[k])) == [], \
+            f"{path}: untranslated"
+
+
+# --- templates: no user-visible text outside the translation functions --------------------
+
+# Names, abbreviations and symbols that read the same in every language.
+NOT_WORDS = {"Mikrogranty", "PDF", "KRS", "NIP", "REGON", "IBAN", "PLN", "zł", "SHA"}
+TEMPLATES = sorted(ROOT.glob("core/templates/**/*.html")) + sorted(
+    ROOT.glob("plugins/*/templates/**/*.html"))
+_VISIBLE_ATTRIBUTE = re.compile(r'\b(?:aria-label|title|placeholder|alt)="([^"]*)"')
+
+
+def _words(text: str) -> list[str]:
+    text = re.sub(r"&#?\w+;", " ", text)
+    return [w for w in re.findall(r"[^\W\d_]+", text) if w not in NOT_WORDS]
+
+
+def untranslated_text(source: str) -> list[str]:
+    """Text a person would read that is written straight into the template."""
+    source = re.sub(r"{#.*?#}", " ", source, flags=re.S)
+    source = re.sub(r"{{.*?}}|{%.*?%}", " ", source, flags=re.S)
+    source = re.sub(r"<(script|style)\b.*?</\1>", " ", source, flags=re.S | re.I)
+    source = re.sub(r"<!--.*?-->", " ", source, flags=re.S)
+    found = [value for value in _VISIBLE_ATTRIBUTE.findall(source) if _words(value)]
+    text = re.sub(r"<[^>]*>", "\n", source, flags=re.S)
+    found += [line.strip() for line in text.split("\n") if _words(line)]
+    return found
+
+
+def test_the_template_checker_finds_bare_text():
+    assert untranslated_text('<p>{{ _("Hello") }} 12,50 &nbsp;–</p>') == []
+    assert untranslated_text("<p>{{ x }} Witaj</p>") == ["Witaj"]
+    assert untranslated_text('<a title="Zamknij" href="#">{{ _("x") }}</a>') == ["Zamknij"]
+    assert untranslated_text("<p>Mikrogranty · PDF</p>") == []
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_templates_have_no_text_outside_the_translation_functions(path):
+    assert untranslated_text(path.read_text("utf-8")) == []

@@ -653,6 +653,8 @@ def _check_version(application, step, base_version, posted, actor, data) -> None
         base = int(base_version)
     except (TypeError, ValueError):
         base = 0
+    if not 0 <= base <= application.version:  # forged or garbled: treat as the oldest
+        base = 0
     if base == application.version:
         return
     revisions = list(db.session.scalars(db.select(ApplicationRevision).where(
@@ -942,6 +944,9 @@ def _jsonable_dict(values: dict) -> dict:
 
 
 def next_receipt_number(call: Call) -> str:
+    # One submission of a call numbers at a time (a row lock on the call, held until the
+    # commit; PostgreSQL): concurrent submissions at the deadline do not take one number.
+    db.session.execute(db.select(Call.id).where(Call.id == call.id).with_for_update())
     numbers = db.session.scalars(db.select(Application.receipt_number).where(
         Application.call_id == call.id, Application.receipt_number.is_not(None)))
     highest = 0
@@ -988,11 +993,11 @@ def submit(application: Application, actor, token: str | None, now: dt.datetime 
     application.content_sha256 = hashlib.sha256(canonical_json(document)).hexdigest()
     application.submit_token = (token or "")[:64] or None
     application.rules = []
+    application_id = application.id  # read before the flush: after a failed one it cannot be
     try:
         db.session.flush()
     except StaleDataError:
         # Another request changed or submitted it meanwhile: theirs stands.
-        application_id = application.id
         db.session.rollback()
         fresh = db.session.execute(db.select(Application).where(
             Application.id == application_id)).scalar_one()

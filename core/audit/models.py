@@ -13,7 +13,10 @@ class AuditEvent(TenantScoped, Base):
 
     The actor and the object are referred to by id only: personal data lives in its
     own tables, so erasing it later leaves this trail intact.  Platform events (the
-    operator console, platform scopes) have no tenant.
+    operator console, platform scopes) have no tenant.  Rows are append-only: in
+    PostgreSQL a trigger refuses UPDATE and DELETE and the app's role has neither
+    privilege; ``prev_hash``/``hash`` chain them so that ``flask audit verify`` finds any
+    change made around those guards.
     """
 
     __tablename__ = "audit_event"
@@ -27,3 +30,6 @@ class AuditEvent(TenantScoped, Base):
     object_id: Mapped[int | None]
     changes: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The hash chain (core/audit/chain.py): SHA-256 hex of this event and the one before.
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(sa.String(64))

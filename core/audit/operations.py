@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from core.db import current_scope, db
 
+from . import chain  # noqa: F401  (hashes each new event as it is flushed)
 from .models import AuditEvent
 
 

@@ -64,6 +64,11 @@ class MoneyField(DecimalField):
         except InvalidOperation:
             self.data = None
             raise ValueError(self.invalid_value_message) from None
+        if amount.is_finite() and amount.adjusted() >= 12:
+            # More digits than any pool (and than quantize can hold): refuse, never a 500.
+            self.data = None
+            raise ValueError(_l("This number is too large (at most %(max)s).",
+                                max="999\u00a0999\u00a0999\u00a0999"))
         if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
             self.data = None
             raise ValueError(_l("Give the amount in złoty and grosze (two decimal places "

@@ -7,6 +7,8 @@ raises :class:`DocumentError` listing each problem as ``path: what is wrong``, e
 """
 from __future__ import annotations
 
+import json
+
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -286,6 +288,13 @@ class _Reader:
         return value
 
 
+def member(path: str, key: str) -> str:
+    """The path of ``key`` inside ``path``: ``a.b`` for a plain name, ``a["odd key"]`` else."""
+    if re.fullmatch(r"[A-Za-z_]\w*", key or ""):
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
+
+
 def read_call_document(data, variants=None) -> CallDocument:
     """Check and parse a call@1 document.
 
@@ -460,7 +469,7 @@ def read_call_document(data, variants=None) -> CallDocument:
         contribution = {}
         raw_contribution = r.obj(item.get("contribution", {}), f"{path}.contribution") or {}
         for kind, value in raw_contribution.items():
-            where = f"{path}.contribution.{kind}"
+            where = member(f"{path}.contribution", kind)
             if kind not in CONTRIBUTION_KINDS:
                 r.fail(where, f"unknown kind of contribution (one of: "
                               f"{', '.join(CONTRIBUTION_KINDS)})")
@@ -525,7 +534,7 @@ def read_call_document(data, variants=None) -> CallDocument:
                 raw_criteria = r.obj(item.get("criteria"), f"{path}.criteria") or {}
                 criteria = {}
                 for key, value in raw_criteria.items():
-                    number = r.number(value, f"{path}.criteria.{key}", required=True)
+                    number = r.number(value, member(f"{path}.criteria", key), required=True)
                     if number is not None:
                         criteria[key] = number
                 total = sum(criteria.values(), Decimal(0))
@@ -537,7 +546,7 @@ def read_call_document(data, variants=None) -> CallDocument:
                 r.fail(f"{path}.no_show", "a no-show is recorded at stage 2 only")
             if no_show and item.get("points") is not None:
                 r.fail(f"{path}.points", "give either points or no_show, not both")
-            if not no_show and points is None and "points" not in item and criteria is None:
+            if not no_show and points is None and criteria is None:
                 r.fail(f"{path}.points", "missing")
             if points is not None and stage is not None:
                 top = stage_max.get(stage)

@@ -98,7 +98,7 @@ def check_late(application: ApplicationFacts, deadline_at: dt.datetime | None,
     if deadline_at is None:
         return []
     submitted = submission_instant(application, context)
-    if submitted <= deadline_at:
+    if submitted.replace(microsecond=0) <= deadline_at:  # judged to the second, as submit is
         return []
     return [Violation("submission.late", _(
         "The application was submitted after the deadline: on %(submitted)s, while "
