@@ -16,9 +16,14 @@
    gunicorn and PostgreSQL (a dedicated database ``bench_rush``); requests/s, p50/p99,
    errors, and every submission checked to be stored exactly once with its receipt.
 
+4. E-mail (bench/mail.py): 1 000 messages written to the outbox and enqueued, then
+   delivered by one ``flask jobs worker --burst`` over SMTP to a local server (its own
+   redis-server; PostgreSQL ``bench_mail`` when reachable, else SQLite); messages
+   delivered (exactly 1 000, each once, or the run exits non-zero), seconds, messages/s.
+
 Options: ``--applications N`` (default 10 000), ``--seconds S`` per throughput run
 (default 5), ``--skip-http`` (parts 2 and 3), ``--page-applications N`` (150),
-``--rush-applicants N`` (200).
+``--rush-applicants N`` (200), ``--mail-messages N`` (1 000), ``--skip-mail`` (part 4).
 """
 from __future__ import annotations
 
@@ -207,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--page-applications", type=int, default=150)
     parser.add_argument("--rush-applicants", type=int, default=200)
+    parser.add_argument("--mail-messages", type=int, default=1000)
+    parser.add_argument("--skip-mail", action="store_true")
     options = parser.parse_args(argv)
     # Stopped from outside (a timeout, ^C in a pipeline): still stop the servers started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -218,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
 
             pages.run(workdir, options.page_applications, options.seconds)
             rush.run(options.rush_applicants)
+        if not options.skip_mail:
+            from bench import mail
+
+            if not mail.run(workdir, options.mail_messages):
+                return 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask, pm) -> None:
     from .calls.views import bp as calls_bp
     from .console.views import bp as console_bp
     from .notifications.views import bp as outbox_bp
+    from .notifications.views import notices_bp
     from .site.views import bp as site_bp
 
     from .applications.views import bp as applications_bp
@@ -105,8 +106,8 @@ def _register_blueprints(app: Flask, pm) -> None:
     from .evaluation.decision_views import results_bp
     from .evaluation.review_views import bp as review_bp
 
-    for bp in (site_bp, accounts_bp, admin_bp, calls_bp, console_bp, outbox_bp, applicants_bp,
-               applications_bp, committee_bp, results_bp, review_bp):
+    for bp in (site_bp, accounts_bp, admin_bp, calls_bp, console_bp, outbox_bp, notices_bp,
+               applicants_bp, applications_bp, committee_bp, results_bp, review_bp):
         app.register_blueprint(bp)
     for blueprints in pm.hook.register_blueprints(app=app):
         for bp in blueprints or []:
@@ -116,10 +117,11 @@ def _register_blueprints(app: Flask, pm) -> None:
 def _register_commands(app: Flask, pm) -> None:
     from .audit.cli import audit_cli
     from .calls.cli import calls_cli
-    from .cli import accounts_cli, plugins_cli
+    from .cli import accounts_cli, jobs_cli, plugins_cli
     from .demo import demo_cli
     from .tenancy.cli import tenants_cli
 
-    for group in (tenants_cli, plugins_cli, accounts_cli, demo_cli, calls_cli, audit_cli):
+    for group in (tenants_cli, plugins_cli, accounts_cli, demo_cli, calls_cli, audit_cli,
+                  jobs_cli):
         app.cli.add_command(group)
     pm.hook.register_commands(cli=app.cli)

@@ -14,7 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 from flask_migrate import cli as migrate_cli
 
 from core.config import ROOT
-from core.db import db
+from core.db import db, platform_scope
 from core.errors import ValidationError
 
 # --- migrations ------------------------------------------------------------------------
@@ -196,3 +196,85 @@ def create_operator(email, password):
         sys.exit(1)
     db.session.commit()
     click.echo(f"Operator staff account {email} created.", err=True)
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+jobs_cli = AppGroup("jobs", help="Background jobs: the periodic sweep, workers, failed jobs.")
+
+
+@jobs_cli.command("tick")
+@click.option("--now", help="Run as if at this time (ISO 8601 with a timezone; for checks).")
+def tick_command(now):
+    """One sweep: due reminders, e-mails left waiting, deliveries cut off (idempotent)."""
+    import datetime as dt
+
+    from core.schedule import tick
+
+    when = None
+    if now:
+        when = dt.datetime.fromisoformat(now)
+        if when.tzinfo is None:
+            raise click.BadParameter("give a timezone, e.g. 2026-03-24T09:00+01:00", param_hint="--now")
+    report = tick(when)
+    click.echo(f"reminders written: {report.reminders}, e-mails enqueued: {report.enqueued}, "
+               f"deliveries cut off: {report.interrupted}")
+    for error in report.errors:
+        click.echo(f"Error: {error}", err=True)
+    if report.errors:
+        sys.exit(1)
+
+
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--queue", "queues", multiple=True, help="Queues to work on (default: all).")
+@click.option("--with-scheduler/--without-scheduler", default=True,
+              help="Also run RQ's scheduler (the retries with a delay).")
+@click.option("--no-fork", is_flag=True,
+              help="Run jobs in the worker's own process (faster; a crash stops the worker, "
+                   "which its service manager restarts).")
+def worker_command(burst, queues, with_scheduler, no_fork):
+    """An RQ worker with the application built once (needs REDIS_URL)."""
+    from flask import current_app
+    from rq import SimpleWorker, Worker
+
+    from core import jobs
+
+    if not current_app.config.get("REDIS_URL"):
+        click.echo("Error: REDIS_URL is not set; without it jobs run in-process.", err=True)
+        sys.exit(1)
+    jobs.set_worker_app(current_app._get_current_object())
+    jobs.warm_up()
+    connection = jobs.redis_connection()
+    worker_class = SimpleWorker if no_fork else Worker
+    worker = worker_class([jobs.get_queue(q, connection) for q in (queues or jobs.QUEUES)],
+                          connection=connection)
+    worker.work(burst=burst, with_scheduler=with_scheduler)
+
+
+@jobs_cli.command("failed")
+def failed_command():
+    """Jobs that failed for good and e-mails that could not be delivered."""
+    from core import jobs
+    from core.notifications.models import DeliveryStatus, OutboxMessage
+
+    for job in jobs.failed_jobs():
+        last = job.error.strip().splitlines()[-1] if job.error else ""
+        click.echo(f"job {job.id} [{job.queue}] {job.function} tenant={job.tenant_id}: {last}")
+    with platform_scope("flask jobs failed"):
+        for message in db.session.scalars(db.select(OutboxMessage).where(
+                OutboxMessage.status == DeliveryStatus.FAILED).order_by(OutboxMessage.id)):
+            click.echo(f"e-mail {message.id} to {message.recipient} ({message.template}) "
+                       f"tenant={message.tenant_id}: {message.error}")
+
+
+@jobs_cli.command("retry")
+@click.argument("job_id")
+def retry_command(job_id):
+    """Run a failed job again."""
+    from core import jobs
+
+    if not jobs.requeue_failed(job_id):
+        click.echo(f"Error: no failed job {job_id}.", err=True)
+        sys.exit(1)
+    click.echo(f"Job {job_id} queued again.")

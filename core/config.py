@@ -23,6 +23,11 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _ints(value: str | None, default: list[int]) -> list[int]:
+    items = _list(value)
+    return [int(item) for item in items] if items else list(default)
+
+
 def from_environment(env: dict[str, str] | None = None) -> dict:
     """Build the configuration mapping from the environment (``os.environ`` by default)."""
     env = dict(os.environ if env is None else env)
@@ -32,6 +37,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
         "SECRET_KEY": env.get("SECRET_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'mikrogranty.sqlite'}"),
+        # pre-ping: a connection the database closed (a restart) is replaced, not used.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": env.get("REDIS_URL") or None,
         "BASE_DOMAIN": base_domain,
@@ -49,11 +55,29 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "mikrogranty@localhost"),
+        "MAIL_TIMEOUT": int(env.get("MAIL_TIMEOUT", "30")),
+        # Delivery attempts of one message, and the seconds before the 2nd, 3rd, … attempt.
+        "MAIL_MAX_ATTEMPTS": int(env.get("MAIL_MAX_ATTEMPTS", "5")),
+        "MAIL_RETRY_INTERVALS": _ints(env.get("MAIL_RETRY_INTERVALS"), [60, 300, 1800, 7200]),
+        # A message still queued this many seconds after it was enqueued is enqueued again
+        # by the sweep (its job was lost: Redis was down, or the job failed for good).
+        "MAIL_REQUEUE_AFTER": int(env.get("MAIL_REQUEUE_AFTER", "600")),
+        # A message "sending" for longer than this was cut off mid-way: marked failed.
+        "MAIL_SENDING_LEASE": int(env.get("MAIL_SENDING_LEASE", "300")),
+        # Jobs: the time one job may run, and RQ's retries (seconds before each retry).
+        "JOB_TIMEOUT": int(env.get("JOB_TIMEOUT", "180")),
+        "JOB_RETRY_INTERVALS": _ints(env.get("JOB_RETRY_INTERVALS"), [10, 60, 300]),
+        # Reminders: days before a call's deadline, at this hour, Polish time.
+        "DEADLINE_REMINDER_DAYS": _ints(env.get("DEADLINE_REMINDER_DAYS"), [7, 1]),
+        "REMINDER_HOUR": int(env.get("REMINDER_HOUR", "9")),
         "DEMO": _bool(env.get("DEMO")),
         "TENANTS_DIR": env.get("TENANTS_DIR", str(ROOT / "tenants")),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI")
         or env.get("REDIS_URL") or "memory://",
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Redis down: rate limits fall back to memory instead of refusing the request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), default=False),

@@ -1,16 +1,29 @@
 """Background jobs: RQ on Redis when ``REDIS_URL`` is set, in-process otherwise.
 
 Every job takes ``tenant_id`` and runs inside that tenant's scope, with a fresh
-application context, so a job never depends on the request that enqueued it.
+application context, so a job never depends on the request that enqueued it (a job of no
+municipality sees no municipality's rows; it opens an audited platform scope itself
+where it must, as the delivery of the operator's own e-mail does).  Jobs are
+idempotent: RQ retries a failed one with a backoff (``JOB_RETRY_INTERVALS``), and the
+records a job works on (e.g. the outbox) say whether its work is already done.
+
+Queues: ``mail`` (e-mail; first, so a password reset never waits behind an export),
+``default``, ``documents`` (PDFs and exports).  Jobs that fail for good stay in RQ's
+failed registry, shown to the operator's staff on the console with their error and a
+button to run them again.
 """
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import importlib
 import logging
 
 from flask import current_app, g
 
 log = logging.getLogger(__name__)
+
+QUEUES = ("mail", "default", "documents")
 
 
 def _path(func) -> str:
@@ -35,28 +48,94 @@ def run_job(path: str, tenant_id: int | None, args: tuple, kwargs: dict):
         finally:
             reset_scope(token)
 
-    if has_app_context():
+    # A fresh app context per job: its own database session, removed when the job ends.
+    app = current_app._get_current_object() if has_app_context() else _worker_app()
+    with app.app_context():
         return call()
-    from core import create_app
 
-    with create_app().app_context():
-        return call()
+
+_app = None
+_app_pid = None
+
+
+def _worker_app():
+    """The application of a worker, built once (``flask jobs worker`` builds it before
+    forking) and given fresh database connections in each forked work horse."""
+    global _app, _app_pid
+    import os
+
+    if _app is None:
+        from core import create_app
+
+        set_worker_app(create_app())
+    elif _app_pid != os.getpid():
+        from core.db import db
+
+        with _app.app_context():
+            for engine in db.engines.values():
+                engine.dispose(close=False)
+        _app_pid = os.getpid()
+    return _app
+
+
+def warm_up() -> None:
+    """Do once, before the worker forks, what every job would otherwise do again: map the
+    models and compile the delivery's statements; then close the connections used."""
+    from sqlalchemy.orm import configure_mappers
+
+    from core.db import Scope, db, reset_scope, set_scope
+    from core.notifications.models import OutboxMessage
+
+    configure_mappers()
+    token = set_scope(Scope(tenant_id=0))
+    try:
+        db.session.get(OutboxMessage, 0)
+    except Exception:  # a database not reachable yet: the jobs will say so themselves
+        log.warning("could not warm up the database connection", exc_info=True)
+    finally:
+        db.session.rollback()
+        reset_scope(token)
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def set_worker_app(app) -> None:
+    global _app, _app_pid
+    import os
+
+    _app, _app_pid = app, os.getpid()
+
+
+def redis_connection(url: str | None = None):
+    """A Redis client that gives up quickly: a request never hangs on a dead queue."""
+    from redis import Redis
+
+    return Redis.from_url(url or current_app.config["REDIS_URL"], socket_connect_timeout=2,
+                          socket_timeout=5)
+
+
+def queue_name(queue: str) -> str:
+    return f"{current_app.config.get('RQ_QUEUE_PREFIX', 'mikrogranty')}-{queue}"
+
+
+def get_queue(queue: str, connection=None):
+    from rq import Queue
+
+    return Queue(queue_name(queue), connection=connection or redis_connection())
 
 
 def enqueue(func, *args, tenant_id: int | None, queue: str = "default", **kwargs):
     """Run ``func(*args, **kwargs)`` as a job for ``tenant_id``."""
-    redis_url = current_app.config.get("REDIS_URL")
-    if not redis_url or current_app.config.get("JOBS_IN_PROCESS"):
-        # A fresh app context gives the job its own database session, as a worker would.
-        with current_app.app_context():
-            return run_job(_path(func), tenant_id, args, kwargs)
-    from redis import Redis
-    from rq import Queue, Retry
+    config = current_app.config
+    if not config.get("REDIS_URL") or config.get("JOBS_IN_PROCESS"):
+        return run_job(_path(func), tenant_id, args, kwargs)
+    from rq import Retry
 
-    connection = Redis.from_url(redis_url)
-    prefix = current_app.config.get("RQ_QUEUE_PREFIX", "mikrogranty")
-    return Queue(f"{prefix}-{queue}", connection=connection).enqueue(
-        run_job, _path(func), tenant_id, args, kwargs, retry=Retry(max=3, interval=[10, 60, 300]))
+    intervals = config["JOB_RETRY_INTERVALS"]
+    return get_queue(queue).enqueue(
+        run_job, _path(func), tenant_id, args, kwargs, job_timeout=config["JOB_TIMEOUT"],
+        retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
+        description=f"{_path(func)}{args!r} tenant={tenant_id}")
 
 
 def after_commit(func, *args, tenant_id: int | None, queue: str = "default", **kwargs):
@@ -85,7 +164,7 @@ def _ensure_listener():
         for func, args, kwargs, tenant_id, queue in pending:
             try:
                 enqueue(func, *args, tenant_id=tenant_id, queue=queue, **kwargs)
-            except Exception:  # the message stays in the outbox; a sweep re-sends it
+            except Exception:  # the work is recorded (e.g. the outbox); the sweep retries
                 log.exception("could not enqueue %s", _path(func))
 
     @event.listens_for(Session, "after_rollback")
@@ -96,3 +175,66 @@ def _ensure_listener():
             return
 
     _listening = True
+
+
+# --- failed jobs, for the console -------------------------------------------------------------
+
+@dataclasses.dataclass
+class FailedJob:
+    id: str
+    queue: str
+    function: str
+    tenant_id: int | None
+    args: tuple
+    error: str
+    failed_at: dt.datetime | None
+    enqueued_at: dt.datetime | None
+
+
+def failed_jobs(limit: int = 200) -> list[FailedJob]:
+    """Jobs RQ gave up on (after their retries), newest first; empty without Redis."""
+    if not current_app.config.get("REDIS_URL"):
+        return []
+    from rq.job import Job
+
+    connection = redis_connection()
+    found: list[FailedJob] = []
+    for queue in QUEUES:
+        registry = get_queue(queue, connection).failed_job_registry
+        for job in Job.fetch_many(registry.get_job_ids(0, limit - 1), connection=connection):
+            if job is None:
+                continue
+            path, tenant_id, args = (tuple(job.args or ()) + (job.func_name, None, ()))[:3]
+            result = job.latest_result()
+            error = (result.exc_string if result is not None else job.exc_info) or ""
+            found.append(FailedJob(
+                id=job.id, queue=queue, function=str(path), tenant_id=tenant_id,
+                args=tuple(args or ()), error=error.strip(),
+                failed_at=_aware(job.ended_at), enqueued_at=_aware(job.enqueued_at)))
+    found.sort(key=lambda job: job.failed_at or dt.datetime.min.replace(tzinfo=dt.UTC),
+               reverse=True)
+    return found[:limit]
+
+
+def requeue_failed(job_id: str) -> bool:
+    """Run a failed job again; ``False`` when no such failed job exists."""
+    from rq.exceptions import InvalidJobOperation, NoSuchJobError
+
+    if not current_app.config.get("REDIS_URL"):
+        return False
+    connection = redis_connection()
+    for queue in QUEUES:
+        registry = get_queue(queue, connection).failed_job_registry
+        if job_id in registry.get_job_ids():
+            try:
+                registry.requeue(job_id)
+            except (InvalidJobOperation, NoSuchJobError):
+                return False
+            return True
+    return False
+
+
+def _aware(value):
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value

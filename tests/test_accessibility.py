@@ -31,6 +31,8 @@ NOT_PAGES = {
     "applications.new_row",
     "accounts.confirm", "accounts.accept_invitation", "accounts.reset",
     "applicants.patron_confirm",
+    # An e-mail's HTML as its recipient sees it (tests/test_mail_templates.py checks those).
+    "outbox.message_html",
 }
 
 # (role, host, endpoint, arguments); the arguments name attributes of the world.
@@ -83,6 +85,9 @@ PAGES = [
     ("operator", BASE, "console.create_tenant", {}),
     ("operator", BASE, "outbox.index", {}),
     ("operator", BASE, "outbox.message", {"message_id": "message"}),
+    ("operator", BASE, "console.jobs_page", {}),
+    ("applicant", TENANT, "notices.preferences", {}),
+    ("public", TENANT, "notices.turn_off", {"token": "notice_token"}),
 ]
 
 LOGINS = {"applicant": "anna@example.org", "evaluator": "ocena@example.org",
@@ -208,6 +213,12 @@ def world(app, create_tenant, create_user, clients):
                                              subject="Potwierdzenie", body_text="Dzień dobry"))
                 db.session.commit()
                 w.message = db.session.execute(db.select(OutboxMessage.id)).scalar()
+            from core.accounts.models import User
+            from core.notifications.notices import unsubscribe_token
+
+            anna = db.session.execute(db.select(User.id).where(
+                User.email == "anna@example.org")).scalar_one()
+            w.notice_token = unsubscribe_token(anna, "deadline_reminder", tenant_id)
         finally:
             reset_scope(token)
     return w
@@ -216,8 +227,8 @@ def world(app, create_tenant, create_user, clients):
 def _path(app, endpoint, arguments, world):
     from flask import url_for
 
-    values = {name: getattr(world, value) if name.endswith("_id") else value
-              for name, value in arguments.items()}
+    values = {name: getattr(world, value) if name.endswith("_id") or name == "token"
+              else value for name, value in arguments.items()}
     with app.test_request_context(base_url=f"https://{TENANT}"):
         return url_for(endpoint, **values)
 

@@ -54,6 +54,7 @@ def build_world(app, create_tenant, create_user) -> SimpleNamespace:
                                         InterviewSlot, ResultList, ScoreCard)
     from core.interchange.models import CallImport
     from core.notifications.models import OutboxMessage
+    from core.notifications.notices import unsubscribe_token
     from mikrogranty_sample.models import SampleNote
 
     a = create_tenant(SLUG_A, name=m("gmina"))
@@ -108,7 +109,8 @@ def build_world(app, create_tenant, create_user) -> SimpleNamespace:
                              results={"call": m("results")})
         audit = AuditEvent(actor_id=applicant, action="test.marker", changes={"m": m("audit")})
         outbox = OutboxMessage(recipient="tajne-a@example.org", sender="A", subject=m("subject"),
-                               body_text=m("body"), template="test")
+                               body_text=m("body"), body_html=f"<p>{m('html')}</p>",
+                               template="test")
         invitation = Invitation(email="tajne-a-invited@example.org", role="evaluator",
                                 token_hash=hash_token(INVITATION_TOKEN), invited_by_id=applicant,
                                 expires_at=now + dt.timedelta(days=3))
@@ -125,7 +127,7 @@ def build_world(app, create_tenant, create_user) -> SimpleNamespace:
             member=member.id, editor=editor.id, application=application.id, budget=budget.id,
             assignment=assignment.id, card=card.id, slot=slot.id, award=award.id,
             results=results.id, membership=membership.id, audit=audit.id, outbox=outbox.id,
-            note=note.id)
+            note=note.id, notice_token=unsubscribe_token(applicant, "deadline_reminder", a))
 
 
 # URL argument name → its value from tenant A's world (a callable of the world and the
@@ -145,8 +147,10 @@ ARGUMENTS = {
     "slot_id": (lambda w, e: w.slot, 987654),
     "ref": (lambda w, e: w.ref, "nie-ma-takiego-naboru"),
     "slug": (lambda w, e: SLUG_A, "nie-ma-takiej-gminy"),
-    "token": (lambda w, e: PATRON_TOKEN if e.startswith("applicants.") else INVITATION_TOKEN,
+    "token": (lambda w, e: PATRON_TOKEN if e.startswith("applicants.") else
+              w.notice_token if e.startswith("notices.") else INVITATION_TOKEN,
               "nie-ma-takiego-tokenu"),
+    "job_id": (lambda w, e: "nie-ma-takiego-zadania", "nie-ma-takiego-zadania"),
     # Not ids: every value is tried (the steps of the application form, the lists, formats).
     "step": (lambda w, e: "project", "project"),
     "kind": (lambda w, e: "final", "final"),

@@ -269,7 +269,9 @@ def test_plugin_revision_autogenerates_only_the_plugins_tables(make_app, tmp_pat
     folder = tmp_path / "versions"
     folder.mkdir()
     monkeypatch.setattr(core.cli, "plugin_migration_dirs", lambda: {"sample": str(folder)})
-    with app.app_context():
+    import sql_guard
+
+    with app.app_context(), sql_guard.allowed():
         upgrade(directory=str(ROOT / "migrations"))
     runner = app.test_cli_runner()
     result = runner.invoke(args=["db", "plugin-revision", "sample", "-m", "sample note",
@@ -428,7 +430,8 @@ def test_each_hook_answers_for_the_sample_plugin_and_core(app):
 
     assert {"sample.notes", "site.home"} <= endpoints(running)  # the plugin's and core's
     assert "sample.notes" not in endpoints(other)
-    assert endpoints(None) == {"console.tenants"}  # the operator's console: core only
+    # the operator's console: core only
+    assert endpoints(None) == {"console.tenants", "console.jobs_page"}
 
     with app.test_request_context(base_url=f"https://gmina-a.{BASE}"):
         home = [p for p in pm.hook.template_slot(slot="home", tenant=running, user=anonymous) if p]

@@ -131,3 +131,64 @@ def invite_admin(slug):
     return render_template("console/tenant_form.html", form=_form(tenant), tenant=tenant,
                            invite_form=form, tenant_url=tenant_url,
                            unavailable=tenancy.unavailable_variants(tenant)), 400
+
+
+# --- background jobs: what failed, and running it again -------------------------------------
+
+@bp.get("/jobs")
+@requires("platform.console")
+def jobs_page():
+    from core import jobs
+    from core.notifications.models import DeliveryStatus, OutboxMessage
+
+    queue_error = None
+    try:
+        failed_jobs = jobs.failed_jobs()
+    except Exception as exc:  # Redis unreachable: say so, show the outbox anyway
+        failed_jobs, queue_error = [], f"{type(exc).__name__}: {exc}"
+    with platform_scope("console: failed jobs and e-mails", current_user.id):
+        failed_mail = db.session.scalars(
+            db.select(OutboxMessage).where(OutboxMessage.status == DeliveryStatus.FAILED)
+            .order_by(OutboxMessage.created_at.desc()).limit(200)).all()
+        waiting = db.session.scalar(db.select(db.func.count(OutboxMessage.id)).where(
+            OutboxMessage.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING])))
+        names = dict(db.session.execute(db.select(Tenant.id, Tenant.name)).all())
+    return render_template("console/jobs.html", failed_jobs=failed_jobs,
+                           failed_mail=failed_mail, waiting=waiting, names=names,
+                           queue_error=queue_error,
+                           queued_in_redis=bool(current_app.config.get("REDIS_URL")))
+
+
+@bp.post("/jobs/<job_id>/retry")
+@requires("platform.console")
+def retry_job(job_id):
+    from core import jobs
+    from core.audit.operations import record
+
+    if not jobs.requeue_failed(job_id):
+        flash(_("This job is no longer among the failed ones."), "error")
+    else:
+        record("job.retry", None, {"job": job_id}, actor=current_user, tenant_id=None)
+        db.session.commit()
+        flash(_("The job is queued again."), "success")
+    return redirect(url_for(".jobs_page"), code=303)
+
+
+@bp.post("/outbox/<int:message_id>/send-again")
+@requires("platform.console")
+def send_again(message_id):
+    from core.db import get_or_404
+    from core.notifications.models import OutboxMessage
+    from core.notifications.operations import send_again as requeue
+
+    with platform_scope("console: send a failed e-mail again", current_user.id):
+        message = get_or_404(OutboxMessage, message_id)
+        try:
+            requeue(message, current_user)
+        except ValueError:
+            flash(_("This e-mail is not among the failed ones."), "error")
+        else:
+            db.session.commit()
+            flash(_("The e-mail to %(email)s is queued again.", email=message.recipient),
+                  "success")
+    return redirect(url_for(".jobs_page"), code=303)

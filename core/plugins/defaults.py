@@ -18,6 +18,7 @@ def menu_items(tenant, user):
     if tenant is None:
         return [
             MenuItem(_l("Municipalities"), "console.tenants", "platform.console", order=10),
+            MenuItem(_l("Background jobs"), "console.jobs_page", "platform.console", order=20),
         ]
     return [
         MenuItem(_l("Home"), "site.home", "public", order=0),
@@ -135,3 +136,22 @@ def allocate(call, ranking, pool, state):
     from core.evaluation.allocation import limits_for, walk
 
     return walk(ranking, limits_for(call, pool), state)
+
+
+# --- notices and periodic work -------------------------------------------------------------
+
+@hookimpl(trylast=True)
+def notice_kinds():
+    from core.notifications.notices import NoticeKind
+
+    return [NoticeKind(
+        "deadline_reminder", _l("Reminders before a call's deadline"),
+        _l("While your application is still a draft: a week and a day before the deadline."),
+        default=True, order=10)]
+
+
+@hookimpl(trylast=True)
+def scheduled_notices(tenant, now):
+    from core.applications.reminders import deadline_reminders
+
+    return deadline_reminders(tenant, now)

@@ -226,3 +226,32 @@ def allocate(call, ranking, pool, state):
     the next plugin.  First result wins; core's default applies the call's
     ``cutoff_policy``, quotas, sub-pools and one grant per realizer (DOMAIN.md).
     """
+
+
+# --- Notices and periodic work ----------------------------------------------------------
+
+@hookspec
+def notice_kinds():
+    """Declare optional kinds of e-mail, which each person may turn off.
+
+    Arguments: none.
+    Returns: a list of :class:`core.plugins.toolkit.NoticeKind` (``name`` is the mail
+    template, ``label`` and ``description`` are shown on the person's notice settings,
+    ``default`` whether it is sent to someone who never chose).  Collected.  Messages of
+    kinds nobody declares are always sent; an optional message carries a one-click
+    unsubscribe link (``unsubscribe_url`` in the template).
+    """
+
+
+@hookspec
+def scheduled_notices(tenant, now):
+    """Name the reminders due in one municipality at the time of a sweep.
+
+    Arguments: ``tenant`` (a :class:`Tenant`, whose scope the sweep runs in), ``now``
+    (the sweep's time, an aware UTC datetime).
+    Returns: a list of :class:`core.plugins.toolkit.ScheduledNotice`.  Collected.  The
+    sweep (``flask jobs tick``, run by a timer) sends each notice whose ``due_at`` has come
+    and whose ``until`` has not passed, once: its ``key`` makes a later sweep find the
+    message already written.  Decide due times in Europe/Warsaw with
+    ``toolkit.warsaw_time(date, hour)``, so that daylight saving time is kept.
+    """

@@ -18,12 +18,14 @@ from core.accounts.permissions import host_scope, public, requires
 from core.audit.operations import record as audit
 from core.db import Base, TenantScoped, UTCDateTime, db, platform_scope, tenant_scope, utcnow
 from core.i18n import format_money
+from core.notifications.notices import NoticeKind
+from core.notifications.operations import ScheduledNotice, send_mail
 from core.rules import (ApplicantFacts, ApplicationFacts, BudgetLineFacts, CallFacts,
                         CheckContext, PersonFacts, Violation, checks)
 from core.rules.labels import (APPLICANT_KIND_LABELS, BUDGET_CATEGORY_LABELS,
                                FORBIDDEN_CATEGORIES, applicant_kind_label, category_label)
 from core.rules.values import (add_months, ceil_grosz, deadline_instant, floor_grosz,
-                               pool_from_params, to_decimal, warsaw_date)
+                               pool_from_params, to_decimal, warsaw_date, warsaw_time)
 from core.tenancy.resolve import current_tenant
 
 
@@ -139,7 +141,9 @@ __all__ = [
     # the rule engine's shared checks and helpers (core/rules)
     "checks", "APPLICANT_KIND_LABELS", "BUDGET_CATEGORY_LABELS", "FORBIDDEN_CATEGORIES",
     "applicant_kind_label", "category_label", "add_months", "ceil_grosz", "deadline_instant",
-    "floor_grosz", "pool_from_params", "to_decimal", "warsaw_date", "MoneyField",
+    "floor_grosz", "pool_from_params", "to_decimal", "warsaw_date", "warsaw_time", "MoneyField",
+    # e-mail: optional kinds of notice, reminders for the periodic sweep, sending
+    "NoticeKind", "ScheduledNotice", "send_mail",
     # the allocation engine (core/evaluation): a variant's own ``allocate`` may reuse it
     "Allocation", "AllocationState", "Entry", "Limits", "Outcome", "walk",
     "Base", "Blueprint", "Markup", "MenuItem", "TenantScoped", "UTCDateTime", "Variant",

@@ -67,6 +67,12 @@ def deadline_instant(day) -> dt.datetime | None:
     return local.astimezone(dt.timezone.utc)
 
 
+def warsaw_time(day, hour: int, minute: int = 0) -> dt.datetime:
+    """``hour:minute`` Europe/Warsaw on ``day``, as aware UTC (CET or CEST as that day has)."""
+    local = dt.datetime.combine(to_date(day), dt.time(hour, minute), tzinfo=WARSAW)
+    return local.astimezone(dt.timezone.utc)
+
+
 def warsaw_date(instant: dt.datetime) -> dt.date:
     """The day an instant falls on in Europe/Warsaw (not the UTC date)."""
     if instant.tzinfo is None:
