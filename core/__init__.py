@@ -99,6 +99,7 @@ def _register_blueprints(app: Flask, pm) -> None:
     from .console.views import bp as console_bp
     from .notifications.views import bp as outbox_bp
     from .notifications.views import notices_bp
+    from .payments.views import bp as payments_bp
     from .site.views import bp as site_bp
 
     from .applications.views import bp as applications_bp
@@ -107,7 +108,7 @@ def _register_blueprints(app: Flask, pm) -> None:
     from .evaluation.review_views import bp as review_bp
 
     for bp in (site_bp, accounts_bp, admin_bp, calls_bp, console_bp, outbox_bp, notices_bp,
-               applicants_bp, applications_bp, committee_bp, results_bp, review_bp):
+               applicants_bp, applications_bp, committee_bp, results_bp, review_bp, payments_bp):
         app.register_blueprint(bp)
     for blueprints in pm.hook.register_blueprints(app=app):
         for bp in blueprints or []:

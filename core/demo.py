@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import click
+from dateutil.relativedelta import relativedelta
 from flask import current_app
 from flask.cli import AppGroup
 
@@ -63,22 +64,27 @@ def seed_calls(today: dt.date | None = None) -> list[tuple[str, str]]:
                 year = today.year if today.month < 10 else today.year + 1
                 if "municipality_budget" in defaults:  # the pool is computed from it
                     params.pop("pool", None)
-                params = {**params, **defaults,
-                          "eligible_gminas": params.get("eligible_gminas") or [
-                              tenant.name.removeprefix("Gmina ").strip()]}
+                params = {**params, **defaults}
+                params["eligible_gminas"] = params.get("eligible_gminas") or [
+                    tenant.name.removeprefix("Gmina ").strip()]
+                # Projects start on the first of the month at least a month after the
+                # deadline, and may last half a year, whatever the time of year.
+                deadline = today + dt.timedelta(days=42)
+                start = (deadline + dt.timedelta(days=31)).replace(day=1) + relativedelta(months=1)
                 call = calls.create_call(tenant, {
                     "ref": f"{key.replace('_', '-')}-{year}",
                     "title": f"{pm.variants[key].label} – {tenant.name} {year}",
                     "description": tenant.settings.get("description", ""),
                     "variant": key, "params": params,
                     "announced_on": today,
-                    "deadline": today + dt.timedelta(days=42),
-                    "realization_start": dt.date(year, 5, 1),
-                    "realization_end": dt.date(year, 11, 15),
+                    "deadline": deadline,
+                    "realization_start": start,
+                    "realization_end": start + relativedelta(months=6) - dt.timedelta(days=1),
                 })
                 calls.publish_call(call)
                 opened.append((tenant.slug, call.ref))
-    db.session.commit()
+            # Written in the municipality's own scope, before the next one's begins.
+            db.session.commit()
     return opened
 
 

@@ -9,3 +9,4 @@ from core.notifications.models import OutboxMessage  # noqa: F401
 from core.tenancy.models import Tenant, TenantHost  # noqa: F401
 from core.evaluation.models import (Assignment, Award, CommitteeScore, FormalReview,  # noqa: F401
                                    InterviewSlot, ResultList, ScoreCard)
+from core.payments.models import Ledger, LedgerLine, Purchase  # noqa: F401,E402

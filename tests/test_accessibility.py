@@ -80,6 +80,9 @@ PAGES = [
     ("admin", TENANT, "admin.member", {"membership_id": "membership"}),
     ("admin", TENANT, "admin.audit", {}),
     ("admin", TENANT, "admin.audit_event", {"event_id": "event"}),
+    ("admin", TENANT, "payments.index", {}),
+    ("admin", TENANT, "payments.ledger", {"application_id": "operator_paid"}),
+    ("applicant", TENANT, "payments.group_ledger", {"application_id": "operator_paid"}),
     ("operator", BASE, "console.tenants", {}),
     ("operator", BASE, "console.tenant", {"slug": "gmina-a"}),
     ("operator", BASE, "console.create_tenant", {}),
@@ -194,6 +197,7 @@ def world(app, create_tenant, create_user, clients):
         decisions.approve_stage1_list(closed, None)
         decisions.publish_list(closed, "stage1", None)
         db.session.commit()
+        w.operator_paid = _operator_paid_project(w, group.id)
     site = clients("gmina-a")
     site.login("anna@example.org")
     w.submitted = _start(site, w)
@@ -222,6 +226,41 @@ def world(app, create_tenant, create_user, clients):
         finally:
             reset_scope(token)
     return w
+
+
+def _operator_paid_project(w, group_id) -> int:
+    """A funded project of Anna's group in a call whose costs the operator pays, with its
+    ledger opened, one purchase and one cancelled (the ledger's pages)."""
+    from core.applications.models import Application, BudgetLine
+    from core.calls.models import Call
+    from core.db import db
+    from core.payments import operations
+
+    call = Call(ref="dl-2024", title="Działaj Lokalnie 2024", variant="lpm", status="closed",
+                params={"pool": "6000.00", "payment_mode": "operator_paid"},
+                pool=Decimal("6000.00"), deadline_at=dt.datetime(2024, 3, 31, 21, 59, 59,
+                                                                 tzinfo=UTC))
+    db.session.add(call)
+    db.session.flush()
+    funded = Application(
+        call_id=call.id, ref="DL1", applicant_id=group_id, status="funded", mode="dl_initiative",
+        title="Ławki na skwerze", requested=Decimal("1800.00"), allocated=Decimal("1500.00"),
+        created_by_id=w.anna, start=dt.date(2024, 6, 1), end=dt.date(2024, 9, 30),
+        submitted_at=dt.datetime(2024, 3, 20, 9, tzinfo=UTC), receipt_number="DL-2024/0001")
+    funded.budget = [BudgetLine(position=0, category="materials", item="Deski i farby",
+                                amount=Decimal("1300.00")),
+                     BudgetLine(position=1, category="food", item="", amount=Decimal("500.00"))]
+    db.session.add(funded)
+    db.session.flush()
+    operations.ledger_for(funded)
+    line = operations.lines_of(funded)[0]
+    for number in ("FV 1/2024", "FV 2/2024"):
+        operations.record_purchase(funded, line_id=line.id, supplier="Tartak Lipiny",
+                                   invoice_number=number, invoice_date=dt.date(2024, 6, 10),
+                                   amount=Decimal("420.50"))
+    operations.cancel_purchase(operations.purchases_of(funded)[-1], "Wpisana dwa razy")
+    db.session.commit()
+    return funded.id
 
 
 def _path(app, endpoint, arguments, world):

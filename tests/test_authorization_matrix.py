@@ -147,6 +147,12 @@ MATRIX = {
     "results.index":                    (  200,   200,   200,   200,   200,   200,   200),
     "results.public_results":           (  200,   200,   200,   200,   200,   200,   200),
     "results.resign":                   (    L,   302,   404,   302,   404,   404,   404),
+    # The operator-paid ledger: staff record and cancel purchases, the group only reads.
+    "payments.cancel_purchase":         (    L,   403,   403,   403,   422,   403,   422),
+    "payments.group_ledger":            (    L,   200,   404,   200,   404,   404,   404),
+    "payments.index":                   (    L,   403,   403,   403,   200,   403,   200),
+    "payments.ledger":                  (    L,   403,   403,   403,   200,   403,   200),
+    "payments.record_purchase":         (    L,   403,   403,   403,   422,   403,   422),
     "review.assign":                    (    L,   403,   403,   403,   422,   403,   422),
     "review.assign_automatically":      (    L,   403,   403,   403,   303,   403,   303),
     "review.assignment":                (    L,   403,   200,   403,   403,   403,   404),

@@ -176,6 +176,31 @@ def _result_list(tenant_id, user_id):
                       results={"call": "TAJNE-A"})
 
 
+def _ledger(tenant_id, user_id):
+    from core.payments.models import Ledger
+    application = _flushed(_application(tenant_id, user_id, "tajne-a-ledger"))
+    return Ledger(tenant_id=tenant_id, application_id=application.id)
+
+
+def _ledger_line(tenant_id, user_id, ref="tajne-a-ll"):
+    from decimal import Decimal
+
+    from core.payments.models import LedgerLine
+    application = _flushed(_application(tenant_id, user_id, ref))
+    return LedgerLine(tenant_id=tenant_id, application_id=application.id, position=1,
+                      category="materials", item="TAJNE-A", planned=Decimal("100.00"))
+
+
+def _purchase(tenant_id, user_id):
+    from decimal import Decimal
+
+    from core.payments.models import Purchase
+    line = _flushed(_ledger_line(tenant_id, user_id, "tajne-a-pu"))
+    return Purchase(tenant_id=tenant_id, application_id=line.application_id, line_id=line.id,
+                    supplier="TAJNE-A", invoice_number="TAJNE-A",
+                    invoice_date=dt.date(2027, 7, 1), amount=Decimal("10.00"))
+
+
 # model name → (make a row of a tenant, the URL on tenant B that must not find it)
 ROWS = {
     "Membership": (_membership, "/admin/members/{id}"),
@@ -207,6 +232,10 @@ ROWS = {
     "CommitteeScore": (_committee_score, "/committee/calls/{id}/interviews"),
     "Award": (_award, "/committee/calls/{id}/ranking"),
     "ResultList": (_result_list, "/committee/calls/{id}/ranking"),
+    # The operator-paid ledger (core/payments): its lines and purchases are shown on it.
+    "Ledger": (_ledger, "/payments/{id}"),
+    "LedgerLine": (_ledger_line, "/payments/{id}"),
+    "Purchase": (_purchase, "/payments/{id}"),
 }
 # Pages an administrator of B may not open at all (403 for any id, never a row of A).
 NOT_FOR_ADMINS = {"OutboxMessage", "Application", "BudgetLine", "ContributionLine",
@@ -279,6 +308,6 @@ def test_lists_on_tenant_b_show_nothing_of_tenant_a(app, two_tenants, clients):
     site = clients("gmina-b")
     site.login("operator@example.org")
     for path in ("/admin/members", "/admin/audit", "/outbox/", "/sample/notes", "/calls",
-                 "/admin/calls", "/"):
+                 "/admin/calls", "/payments/", "/"):
         body = site.get(path).get_data(as_text=True)
         assert "TAJNE-A" not in body and "Gmina A" not in body, path

@@ -55,6 +55,7 @@ def build_world(app, create_tenant, create_user) -> SimpleNamespace:
     from core.interchange.models import CallImport
     from core.notifications.models import OutboxMessage
     from core.notifications.notices import unsubscribe_token
+    from core.payments.models import Ledger, LedgerLine, Purchase
     from mikrogranty_sample.models import SampleNote
 
     a = create_tenant(SLUG_A, name=m("gmina"))
@@ -70,7 +71,9 @@ def build_world(app, create_tenant, create_user) -> SimpleNamespace:
         membership = db.session.execute(db.select(Membership).where(
             Membership.user_id == evaluator)).scalar_one()
         call = Call(ref="tajne-a-nabor", title=m("call-title"), description=m("call-description"),
-                    variant="lpm", status="published", params={"pool": "10000.00"},
+                    variant="lpm", status="published",
+                    # The operator pays its projects' costs: the application has a ledger.
+                    params={"pool": "10000.00", "payment_mode": "operator_paid"},
                     deadline_at=now - dt.timedelta(days=30), pool=Decimal("10000.00"))
         document = CallDocument(call=call, title=m("document"), filename="tajne-a.pdf", size=5,
                                 sha256="0" * 64, stored_name="TajneA0000000000000000.pdf")
@@ -120,6 +123,18 @@ def build_world(app, create_tenant, create_user) -> SimpleNamespace:
                               evaluations=[{"application": m("import-row")}], events=[])
         db.session.add_all([budget, contribution, revision, review, assignment, card, slot, score,
                             award, results, audit, outbox, invitation, note, imported])
+        # The operator-paid ledger of the application (core/payments).
+        ledger = Ledger(application_id=application.id)
+        ledger_line = LedgerLine(application_id=application.id, position=1,
+                                 category="materials", item=m("ledger-line"),
+                                 planned=Decimal("1000.00"))
+        db.session.add_all([ledger, ledger_line])
+        db.session.flush()
+        bought = Purchase(application_id=application.id, line_id=ledger_line.id,
+                          supplier=m("supplier"), invoice_number=m("invoice"),
+                          invoice_date=dt.date(2027, 7, 1), amount=Decimal("10.00"),
+                          note=m("purchase-note"))
+        db.session.add(bought)
         db.session.commit()
         return SimpleNamespace(
             a=a, b=b, users=users, call=call.id, ref=call.ref, document=document.id,
@@ -127,7 +142,8 @@ def build_world(app, create_tenant, create_user) -> SimpleNamespace:
             member=member.id, editor=editor.id, application=application.id, budget=budget.id,
             assignment=assignment.id, card=card.id, slot=slot.id, award=award.id,
             results=results.id, membership=membership.id, audit=audit.id, outbox=outbox.id,
-            note=note.id, notice_token=unsubscribe_token(applicant, "deadline_reminder", a))
+            note=note.id, notice_token=unsubscribe_token(applicant, "deadline_reminder", a),
+            purchase=bought.id)
 
 
 # URL argument name → its value from tenant A's world (a callable of the world and the
@@ -144,6 +160,7 @@ ARGUMENTS = {
     "message_id": (lambda w, e: w.outbox, 987654),
     "note_id": (lambda w, e: w.note, 987654),
     "profile_id": (lambda w, e: w.profile, 987654),
+    "purchase_id": (lambda w, e: w.purchase, 987654),
     "slot_id": (lambda w, e: w.slot, 987654),
     "ref": (lambda w, e: w.ref, "nie-ma-takiego-naboru"),
     "slug": (lambda w, e: SLUG_A, "nie-ma-takiej-gminy"),

@@ -846,12 +846,61 @@ def violations(application: Application, now: dt.datetime | None = None) -> list
     found = completeness(application)
     try:
         found += list(check(application.call, application, now=now or clock()))
+        found += draft_checks(application)
     except Exception:  # never let a rule's bug cost an applicant their draft
         current_app.logger.exception("rule check failed for application %s", application.id)
         found.append(Violation("engine.error", _(
             "The rules could not be checked just now; your draft is saved. Try again later."),
             None, formal=True))
     return found
+
+
+def draft_checks(application: Application) -> list[Violation]:
+    """What the variant asks of this draft beyond the regulation's rules: answers it needs
+    only in some cases (the ``check_draft`` hook, given the draft's facts and answers)."""
+    from core.rules.engine import facts_from_models
+
+    call, facts = facts_from_models(application.call, application)
+    pm = current_app.extensions["mikrogranty.plugins"]
+    results = pm.hook.check_draft(call=call, application=facts,
+                                  answers=dict(application.content or {}))
+    return [v for result in results for v in (result or ())]
+
+
+@dataclass
+class ContributionNeed:
+    """A minimum own contribution the call asks of this draft, against what it gives."""
+
+    label: str
+    amount: Decimal
+    kind: str | None
+    given: Decimal
+
+    @property
+    def missing(self) -> Decimal:
+        return max(self.amount - self.given, Decimal("0.00"))
+
+
+def contribution_minimums(application: Application) -> list[ContributionNeed]:
+    """The own contribution the call requires, computed from the requested amount (the
+    ``contribution_requirements`` hook), each with what the draft gives toward it; empty
+    when the call asks for no fixed contribution or nothing is requested yet.  Shown in
+    the budget and contribution steps, refreshed by every autosave."""
+    from core.rules.engine import facts_from_models
+
+    if application.requested is None:
+        return []
+    call, facts = facts_from_models(application.call, application)
+    pm = current_app.extensions["mikrogranty.plugins"]
+    try:
+        results = pm.hook.contribution_requirements(call=call, application=facts)
+    except Exception:  # only information: never let it cost an applicant the page
+        current_app.logger.exception("contribution requirements failed for application %s",
+                                     application.id)
+        return []
+    return [ContributionNeed(label=str(item.label), amount=item.amount, kind=item.kind,
+                             given=application.contribution_total(item.kind))
+            for result in results for item in (result or ())]
 
 
 STEP_OF_FIELD = {

@@ -27,6 +27,7 @@ def menu_items(tenant, user):
         MenuItem(_l("Committee"), "committee.index", "committee.view", order=70),
         MenuItem(_l("Manage calls"), "calls.admin_index", "tenant.manage", order=80),
         MenuItem(_l("Evaluation of applications"), "review.calls", "tenant.manage", order=82),
+        MenuItem(_l("Purchases for groups"), "payments.index", "tenant.manage", order=84),
         MenuItem(_l("My evaluations"), "review.my_assignments", "evaluation.score", order=60),
         MenuItem(_l("My profiles"), "applicants.index", "application.apply", order=20),
         MenuItem(_l("My applications"), "applications.dashboard", "application.apply", order=15),
@@ -73,6 +74,18 @@ def check_application(call, application, context):
     staff = set(call.staff_keys) | {str(s) for s in params.get("operator_staff") or () if s}
     found += checks.check_conflict_of_interest(application, staff)
     return found
+
+
+@hookimpl(trylast=True)
+def check_draft(call, application, answers):
+    """Nothing beyond the generator's own required fields, which it checks itself."""
+    return []
+
+
+@hookimpl(trylast=True)
+def contribution_requirements(call, application):
+    """No fixed own contribution: a variant that asks for one says how much."""
+    return []
 
 
 # --- evaluation and allocation (DOMAIN.md, "Engine conventions") --------------------------
@@ -136,6 +149,18 @@ def allocate(call, ranking, pool, state):
     from core.evaluation.allocation import limits_for, walk
 
     return walk(ranking, limits_for(call, pool), state)
+
+
+# --- payment ---------------------------------------------------------------------------------
+
+@hookimpl(trylast=True)
+def payment_mode(call, application):
+    """``"transfer"``, unless the call's parameter ``payment_mode`` names another mode
+    (``"operator_paid"``: the operator buys for every funded project of the call)."""
+    from core.payments.modes import PAYMENT_MODES, TRANSFER
+
+    chosen = (call.params or {}).get("payment_mode") if call is not None else None
+    return chosen if chosen in PAYMENT_MODES else TRANSFER
 
 
 # --- notices and periodic work -------------------------------------------------------------

@@ -171,6 +171,43 @@ def check_application(call, application, context):
 
 
 @hookspec
+def check_draft(call, application, answers):
+    """Say what the application generator still needs before a draft may be submitted,
+    beyond the regulation's rules: answers the variant asks for only in some cases (e.g.
+    the power of attorney when an organisation applies for a group).
+
+    These are the generator's own requirements, not rules of the regulation: an imported
+    edition (which records what was decided, not the form's answers) is not judged by them.
+    Arguments: ``call`` (:class:`core.rules.CallFacts`), ``application``
+    (:class:`core.rules.ApplicationFacts`, the draft as the rules see it), ``answers`` (a
+    dict: the draft's answers to the generator's fields, ``Application.content``, where
+    the variant's ``application_form`` fields are kept).
+    Returns: a list of :class:`core.rules.Violation` (``field`` names the generator's field,
+    so the message is shown next to it and in its step; a formal one blocks submission),
+    empty when nothing is missing.  Collected from every plugin; core's default adds
+    nothing (the generator checks its own required fields itself).
+    """
+
+
+@hookspec
+def contribution_requirements(call, application):
+    """Give the own contribution the call requires of an application, in money, so the
+    generator can show the minimums while the applicant types (and refresh them when the
+    requested amount changes).
+
+    Arguments: ``call`` (:class:`core.rules.CallFacts`), ``application``
+    (:class:`core.rules.ApplicationFacts`: the requested amount, the mode, the contribution
+    given so far by kind).
+    Returns: a list of :class:`core.plugins.toolkit.ContributionMinimum` (a label, the
+    minimum amount – a required minimum rounds up to the grosz – and the contribution kind
+    that counts toward it, ``None`` for the total of every kind); empty when the call asks
+    for no fixed contribution.  Collected from every plugin: the variant's plugin answers
+    for its own variant only; core's default requires nothing.  Only shown: the rules
+    (``check_application``) decide whether the contribution is enough.
+    """
+
+
+@hookspec
 def application_state_changed(application, old, new, actor):
     """React to an application changing state (submitted, withdrawn, rejected, …).
 
@@ -225,6 +262,23 @@ def allocate(call, ranking, pool, state):
     Returns: an :class:`core.evaluation.allocation.Allocation`, or ``None`` to leave it to
     the next plugin.  First result wins; core's default applies the call's
     ``cutoff_policy``, quotas, sub-pools and one grant per realizer (DOMAIN.md).
+    """
+
+
+# --- Payment ----------------------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def payment_mode(call, application):
+    """Say how a funded project gets its money.
+
+    Arguments: ``call`` (a :class:`Call`), ``application`` (the :class:`Application`; a
+    variant may decide by its ``mode``, e.g. a DL Initiative).
+    Returns: ``"transfer"`` (the grant is transferred to the grantee) or
+    ``"operator_paid"`` (the operator buys what the project needs on the group's behalf,
+    up to the grant, and records each purchase in the project's ledger; nothing is
+    transferred), or ``None`` to leave it to the next plugin.  First result wins; core's
+    default is the call's parameter ``payment_mode`` when it names one of these, else
+    ``"transfer"``.  See ``toolkit.PAYMENT_MODES``.
     """
 
 

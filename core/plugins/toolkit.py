@@ -20,12 +20,14 @@ from core.db import Base, TenantScoped, UTCDateTime, db, platform_scope, tenant_
 from core.i18n import format_money
 from core.notifications.notices import NoticeKind
 from core.notifications.operations import ScheduledNotice, send_mail
+from core.payments.modes import OPERATOR_PAID, PAYMENT_MODES, TRANSFER, payment_mode_of
 from core.rules import (ApplicantFacts, ApplicationFacts, BudgetLineFacts, CallFacts,
                         CheckContext, PersonFacts, Violation, checks)
 from core.rules.labels import (APPLICANT_KIND_LABELS, BUDGET_CATEGORY_LABELS,
                                FORBIDDEN_CATEGORIES, applicant_kind_label, category_label)
 from core.rules.values import (add_months, ceil_grosz, deadline_instant, floor_grosz,
-                               pool_from_params, to_decimal, warsaw_date, warsaw_time)
+                               pool_from_params, split_points, to_decimal, warsaw_date,
+                               warsaw_time)
 from core.tenancy.resolve import current_tenant
 
 
@@ -35,6 +37,17 @@ def __getattr__(name):
         from core.calls.forms import MoneyField
 
         return MoneyField
+    if name in _PARAM_FIELDS:
+        # The pieces of a variant's call-parameter form (core/calls/param_fields.py).
+        from core.calls import param_fields
+
+        return getattr(param_fields, name)
+    if name in ("LEGAL_FORMS", "LEGAL_FORM_LABELS", "legal_form_label"):
+        # The legal forms of organisations the platform knows (INTERCHANGE.md), for a
+        # variant whose call excludes some of them.
+        from core.applicants import models
+
+        return getattr(models, name)
     if name in _ENGINE:
         # The allocation engine (core/evaluation), for a variant's own ``allocate``.
         from core.evaluation import allocation, ranking
@@ -43,6 +56,9 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
+_PARAM_FIELDS = ("CheckboxesField", "ChoiceField", "LinesField", "NumberField",
+                 "WholeNumberField", "REQUIRED", "CUTOFF_POLICY_LABELS", "plain_number",
+                 "interchange_number", "money_text", "parse_date", "parse_decimal", "parse_int")
 _ENGINE = ("Allocation", "AllocationState", "Entry", "Limits", "Outcome", "walk")
 
 
@@ -80,6 +96,20 @@ class FormStep:
 
     step: str
     fields: dict
+
+
+@dataclass(frozen=True)
+class ContributionMinimum:
+    """An own contribution a call requires, in money (hook ``contribution_requirements``).
+
+    ``label`` names it for the applicant, ``amount`` is the minimum (computed from the
+    requested grant, rounded up to the grosz), ``kind`` the contribution kind that counts
+    toward it (``"financial"`` …), or ``None`` for the total of every kind.
+    """
+
+    label: str
+    amount: Decimal
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,14 +166,21 @@ def plugin_manager():
 
 __all__ = [
     "ApplicantFacts", "ApplicantOption", "ApplicationFacts", "BudgetLineFacts", "CallFacts",
-    "CheckContext", "ChecklistItem", "Criterion", "FormStep", "PersonFacts", "Stage",
-    "Violation",
+    "CheckContext", "ChecklistItem", "ContributionMinimum", "Criterion", "FormStep",
+    "PersonFacts", "Stage", "Violation",
+    # the legal forms of organisations (core/applicants), e.g. for excluded ones
+    "LEGAL_FORMS", "LEGAL_FORM_LABELS", "legal_form_label",
     # the rule engine's shared checks and helpers (core/rules)
     "checks", "APPLICANT_KIND_LABELS", "BUDGET_CATEGORY_LABELS", "FORBIDDEN_CATEGORIES",
     "applicant_kind_label", "category_label", "add_months", "ceil_grosz", "deadline_instant",
-    "floor_grosz", "pool_from_params", "to_decimal", "warsaw_date", "warsaw_time", "MoneyField",
+    "floor_grosz", "pool_from_params", "split_points", "to_decimal", "warsaw_date",
+    "warsaw_time", "MoneyField",
+    # the call-parameter form's fields and value helpers (core/calls/param_fields.py)
+    *_PARAM_FIELDS,
     # e-mail: optional kinds of notice, reminders for the periodic sweep, sending
     "NoticeKind", "ScheduledNotice", "send_mail",
+    # payment modes (hook ``payment_mode``) and the mode a project is paid in
+    "OPERATOR_PAID", "PAYMENT_MODES", "TRANSFER", "payment_mode_of",
     # the allocation engine (core/evaluation): a variant's own ``allocate`` may reuse it
     "Allocation", "AllocationState", "Entry", "Limits", "Outcome", "walk",
     "Base", "Blueprint", "Markup", "MenuItem", "TenantScoped", "UTCDateTime", "Variant",

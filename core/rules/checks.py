@@ -22,7 +22,7 @@ from flask_babel import ngettext
 from core.i18n import format_money
 
 from . import ApplicantFacts, ApplicationFacts, CheckContext, PersonFacts, Violation
-from .labels import applicant_kind_label, category_label
+from .labels import MODE_LABELS, applicant_kind_label, category_label
 from .values import (WARSAW, ZERO, add_months, add_years, ceil_grosz, floor_grosz,
                      lasts_at_least, lasts_at_most, share, to_date, to_decimal, warsaw_date)
 
@@ -521,8 +521,7 @@ def _who(applicant_kind: str, realizer_kind: str | None, mode: str) -> str:
         who = _("%(applicant)s on behalf of %(realizer)s", applicant=who,
                 realizer=applicant_kind_label(realizer_kind))
     if mode and mode != "standard":
-        who = _("%(who)s as a DL Initiative", who=who) if mode == "dl_initiative" \
-            else f"{who} ({mode})"
+        who = _("%(who)s – %(mode)s", who=who, mode=MODE_LABELS.get(mode, mode))
     return who
 
 

@@ -111,3 +111,21 @@ def pool_from_params(params: dict) -> Decimal | None:
         return None
     fee = to_decimal(params.get("operator_fee_percent")) or Decimal(0)
     return floor_grosz(budget * (Decimal(100) - fee) / Decimal(100))
+
+
+def split_points(total: Decimal, parts: int) -> list[Decimal]:
+    """``total`` points split into ``parts`` maxima of a score card (whole points where they
+    divide, the remainder on the first criteria) that add up to ``total`` exactly."""
+    if parts <= 0:
+        return []
+    unit = Decimal(1) if total == total.to_integral_value() else Decimal("0.01")
+    base = (total / parts / unit).to_integral_value(rounding=ROUND_FLOOR) * unit
+    maxima = [base] * parts
+    rest = total - base * parts
+    i = 0
+    while rest > 0:
+        step = min(unit, rest)
+        maxima[i % parts] += step
+        rest -= step
+        i += 1
+    return maxima

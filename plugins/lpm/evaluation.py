@@ -12,10 +12,11 @@ below follow them.  Their maxima split the stage's maximum evenly (18 points: 6 
 """
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from core.plugins.toolkit import (ChecklistItem, Criterion, Stage, format_money,
-                                  gettext as _, lazy_gettext as _l, ngettext, to_decimal)
+                                  gettext as _, lazy_gettext as _l, ngettext, split_points,
+                                  to_decimal)
 
 from .rules import param
 
@@ -65,22 +66,6 @@ def _points(params: dict, name: str) -> Decimal:
     return to_decimal(param(params, name))
 
 
-def split(total: Decimal, parts: int) -> list[Decimal]:
-    """``total`` points split into ``parts`` maxima (whole points where they divide, the
-    remainder on the first criteria) that add up to ``total`` exactly."""
-    unit = Decimal(1) if total == total.to_integral_value() else Decimal("0.01")
-    base = (total / parts / unit).to_integral_value(rounding=ROUND_FLOOR) * unit
-    maxima = [base] * parts
-    rest = total - base * parts
-    i = 0
-    while rest > 0:
-        step = min(unit, rest)
-        maxima[i % parts] += step
-        rest -= step
-        i += 1
-    return maxima
-
-
 def stages(call) -> list[Stage]:
     params = call.params or {}
     found = [Stage(1, "evaluators", _points(params, "stage1_max_points"),
@@ -101,7 +86,7 @@ def criteria(call, stage: int) -> list[Criterion]:
     else:
         return []
     return [Criterion(key, label, maximum, description)
-            for (key, label, description), maximum in zip(items, split(total, len(items)),
+            for (key, label, description), maximum in zip(items, split_points(total, len(items)),
                                                           strict=True)]
 
 

@@ -1,29 +1,31 @@
 """Forms of the LPM variant: the call's parameters, and the generator's extra fields."""
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, IntegerField, SelectChoice, SelectField,
-                     SelectMultipleField, TextAreaField, widgets)
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms import BooleanField, DateField, IntegerField, SelectChoice, SelectField
+from wtforms.validators import DataRequired, NumberRange, Optional
 
-from core.plugins.toolkit import (BUDGET_CATEGORY_LABELS, FORBIDDEN_CATEGORIES, MoneyField,
-                                  to_decimal)
+from core.plugins.toolkit import BUDGET_CATEGORY_LABELS, FORBIDDEN_CATEGORIES, MoneyField
 from core.plugins.toolkit import lazy_gettext as _l
+from core.plugins.toolkit import (CUTOFF_POLICY_LABELS, REQUIRED, CheckboxesField, ChoiceField,
+                                  LinesField, NumberField)
+from core.plugins.toolkit import interchange_number as _percent
+from core.plugins.toolkit import money_text as _money
+from core.plugins.toolkit import parse_date as _date
+from core.plugins.toolkit import parse_decimal as _decimal
 
 from .rules import DEFAULTS, PROJECT_TYPES
 
+_required = REQUIRED
+_percent_range = NumberRange(min=0, max=100, message=_l("Give a percentage from 0 to 100."))
+_positive = NumberRange(min=Decimal("0.01"), message=_l("The amount must be above zero."))
+
 _date_message = _l("Enter a date, e.g. 2025-03-31.")
 
-CUTOFF_POLICIES = (
-    SelectChoice("STOP", _l("Stop at the first project that does not fit")),
-    SelectChoice("SKIP_TO_FIT", _l("Skip a project that does not fit and fund lower ones that "
-                                   "fit")),
-    SelectChoice("PARTIAL_LAST", _l("Offer the rest of the pool to the first project that does "
-                                    "not fit")),
-)
+CUTOFF_POLICIES = tuple(SelectChoice(key, CUTOFF_POLICY_LABELS[key])
+                        for key in ("STOP", "SKIP_TO_FIT", "PARTIAL_LAST"))
 
 PROJECT_TYPE_LABELS = {
     "events": _l("Events for the municipality and its residents"),
@@ -34,92 +36,6 @@ PROJECT_TYPE_LABELS = {
                             "exhibitions, folk crafts)"),
     "ecology": _l("Ecological education and care for the environment"),
 }
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
-
-
-class ChoiceField(SelectField):
-    """A select whose value can be shown again as typed (``_value``)."""
-
-    def _value(self):
-        return "" if self.data is None else str(self.data)
-
-
-class LinesField(TextAreaField):
-    """A list typed one item a line (blank lines and repeats dropped).
-
-    Several values of the field (a list sent item by item) are read as lines too.
-    """
-
-    def process_formdata(self, valuelist):
-        if valuelist:
-            seen, items = set(), []
-            for line in "\n".join(valuelist).splitlines():
-                item = " ".join(line.split())
-                if item and item.casefold() not in seen:
-                    seen.add(item.casefold())
-                    items.append(item)
-            self.data = items
-
-    def _value(self):
-        return "\n".join(self.data or [])
-
-
-class NumberField(MoneyField):
-    """A number typed as people type it (``12,5``), for percentages and points."""
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("invalid_value_message", _l("Enter a number, e.g. 10 or 12,5."))
-        super().__init__(label, validators, **kwargs)
-
-    def _value(self):
-        if self.data is None:
-            return super()._value()
-        return _plain(self.data)
-
-
-def _plain(number) -> str:
-    """``Decimal("10.00")`` → ``"10"``, ``Decimal("12.50")`` → ``"12.5"``."""
-    text = f"{Decimal(number):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _percent(number):
-    """A percentage as the interchange stores it: an integer, or a string like ``"12.5"``."""
-    if number is None:
-        return None
-    number = Decimal(number)
-    return int(number) if number == number.to_integral_value() else _plain(number)
-
-
-def _money(amount) -> str | None:
-    return None if amount is None else f"{Decimal(amount):.2f}"
-
-
-def _date(value):
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
-def _decimal(value):
-    try:
-        return to_decimal(value)
-    except (TypeError, ValueError, InvalidOperation):
-        return None
-
-
-_required = InputRequired(message=_l("This field is required."))
-_percent_range = NumberRange(min=0, max=100, message=_l("Give a percentage from 0 to 100."))
-_positive = NumberRange(min=Decimal("0.01"), message=_l("The amount must be above zero."))
 
 
 class LpmParamsForm(FlaskForm):
