@@ -1,7 +1,7 @@
 """What every page shares: the layout's context, error pages and response headers."""
 from __future__ import annotations
 
-from flask import g, render_template, request
+from flask import abort, g, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -82,6 +82,17 @@ def bad_request(error):
                            message=_("The request could not be understood.")), 400
 
 
+def refuse_nul_bytes():
+    """No form a person fills can send a NUL byte, and PostgreSQL cannot store one in text:
+    such a request is refused as malformed (400) before it reaches any view."""
+    if any("\x00" in value for values in request.args.listvalues() for value in values):
+        abort(400)
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data") and any(
+            "\x00" in value for values in request.form.listvalues() for value in values):
+        abort(400)
+
+
 def security_headers(response):
     from flask import current_app
 
@@ -113,6 +124,7 @@ def init_app(app) -> None:
     from core.security import csrf_failed
 
     app.register_error_handler(CSRFError, csrf_failed)
+    app.before_request(refuse_nul_bytes)
     app.after_request(security_headers)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals["role_label"] = role_label

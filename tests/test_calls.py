@@ -815,3 +815,22 @@ def test_in_a_browser_enter_saves_and_the_countdown_follows_the_clock(
     assert countdown.inner_text().startswith("Nabór zakończył się")
     assert errors == []
     page.close()
+
+
+def test_amounts_are_typed_as_people_type_them_and_never_dropped_by_the_browser(app):
+    """A money field is a text input with a decimal keyboard: a number input would drop
+    ``12 000,50`` in the browser (the value typed would be lost)."""
+    from flask_wtf import FlaskForm
+    from werkzeug.datastructures import MultiDict
+
+    from core.calls.forms import MoneyField
+
+    class Form(FlaskForm):
+        amount = MoneyField("Kwota")
+
+    with app.test_request_context():
+        form = Form(formdata=MultiDict({"amount": "12 000,50 zł"}), meta={"csrf": False})
+        assert form.validate() and str(form.amount.data) == "12000.50"
+        html = str(form.amount)
+        assert 'type="text"' in html and 'inputmode="decimal"' in html
+        assert 'value="12 000,50 zł"' in html  # shown again as typed

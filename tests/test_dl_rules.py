@@ -505,9 +505,11 @@ def test_formal_checklist_has_the_regulations_formal_criteria(app):
         labels = " ".join(str(i.label) for i in items).replace("\xa0", " ")
     assert [i.key for i in items] == ["submitted_in_time", "complete", "eligible_applicant",
                                       "territory", "schedule", "budget", "amount",
-                                      "contribution"]
+                                      "contribution", "legal_proof"]
     assert "Brzozowo, Lipiny, Miasto Duże" in labels and "6 000,00 zł" in labels
     assert "od 3 do 6 miesięcy" in labels and "25%" in labels and "środki trwałe" in labels
+    # Before any transfer: proof of legal personality, or the group's power of attorney.
+    assert "odpis z KRS" in labels and "pełnomocnictwo grupy" in labels
 
 
 def test_call_rules_summary(app):

@@ -294,3 +294,17 @@ def test_only_a_manager_may_upload_and_nothing_is_stored_otherwise(app, create_t
     assert upload(anna, call_id, PDF).status_code == 403
     assert upload(clients("gmina-a"), call_id, PDF).status_code in (302, 401, 403)
     assert list(uploads.glob("**/*.pdf")) == []
+
+
+def test_a_nul_byte_in_a_form_is_refused_and_nothing_is_saved(app, create_tenant, create_user,
+                                                              clients):
+    """PostgreSQL cannot store NUL in text; no browser sends one: 400, not a server error."""
+    create_tenant("gmina-a")
+    create_user("anna@example.org", roles=["applicant"])
+    site = clients("gmina-a")
+    site.login("anna@example.org")
+    response = site.post("/profiles/new?kind=ngo", data={"name": "Stowarzyszenie\x00Lipiny"})
+    assert response.status_code == 400
+    assert site.get("/profiles/").status_code == 200
+    assert "Stowarzyszenie" not in site.get("/profiles/").get_data(as_text=True)
+    assert site.get("/calls?q=a\x00b").status_code == 400

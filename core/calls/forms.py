@@ -21,6 +21,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import (BooleanField, DateField, DecimalField, SelectField, SelectMultipleField,
                      StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import TextInput
 
 PARAMS_PREFIX = "params"
 
@@ -44,10 +45,19 @@ def date_field(label, description="", required=False):
 
 
 class MoneyField(DecimalField):
-    """An amount in złoty, typed as people type it: ``12 000,50``, ``12000.50 zł``."""
+    """An amount in złoty, typed as people type it: ``12 000,50``, ``12000.50 zł``.
+
+    A text input with a decimal keyboard, not ``type=number``: a browser would drop
+    ``12 000,50`` from a number input, and the value typed would be lost.
+    """
+
+    widget = TextInput()
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("places", 2)
+        render_kw = dict(kwargs.pop("render_kw", None) or {})
+        render_kw.setdefault("inputmode", "decimal")
+        kwargs["render_kw"] = render_kw
         kwargs.setdefault("invalid_value_message",
                           _l("Enter an amount in złoty, e.g. 12000 or 12 000,50."))
         super().__init__(label, validators, **kwargs)

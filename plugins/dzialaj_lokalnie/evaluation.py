@@ -105,4 +105,10 @@ def checklist(call) -> list[ChecklistItem]:
             "of it in money (a DL Initiative: a contribution that fits the project).",
             total=param(params, "contribution_total_percent"),
             financial=param(params, "contribution_financial_percent"))),
+        # Checked before any transfer: the organisation's legal personality (its KRS entry
+        # or another register), or the power of attorney of the group it applies for.
+        ChecklistItem("legal_proof", _(
+            "The organisation's legal personality is proved (an extract from the KRS or "
+            "another register), and where it applies for a group, the group's power of "
+            "attorney is attached; a DL Initiative needs neither.")),
     ]
