@@ -131,9 +131,10 @@ def init_app(app) -> None:
     from core.calls.models import call_status_label
 
     app.jinja_env.globals["call_status_label"] = call_status_label
-    from core.notifications.models import delivery_status_label
+    from core.notifications.models import delivery_problem, delivery_status_label
 
     app.jinja_env.globals["delivery_status_label"] = delivery_status_label
+    app.jinja_env.globals["delivery_problem"] = delivery_problem
     app.register_blueprint(_theme_blueprint())
 
 

@@ -305,3 +305,19 @@ def test_failed_jobs_are_shown_to_staff_and_run_again(make_app, app, app_config,
         gone = console.post(f"/console/jobs/{job.id}/retry")
         assert "nie ma już wśród nieudanych" in console.get(gone.headers["Location"]).get_data(
             as_text=True)
+
+
+def test_staff_read_why_a_cut_off_message_was_not_sent_in_their_language(app):
+    from types import SimpleNamespace
+
+    from flask_babel import force_locale
+
+    from core.notifications.models import delivery_problem
+    from core.notifications.operations import _interrupted
+
+    cut_off = SimpleNamespace(error=_interrupted(TimeoutError("timed out")))
+    refused = SimpleNamespace(error="ConnectionRefusedError: [Errno 111] Connection refused")
+    with app.test_request_context(), force_locale("pl"):
+        assert delivery_problem(cut_off).startswith("Przerwano w trakcie przekazywania")
+        assert "mogła zostać doręczona" in delivery_problem(cut_off)
+        assert delivery_problem(refused) == refused.error

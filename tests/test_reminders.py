@@ -133,3 +133,37 @@ def test_the_sweep_command(app, world):
     assert "reminders written: 0" in again.output
     naive = runner.invoke(args=["jobs", "tick", "--now", "2027-03-23T09:00:00"])
     assert naive.exit_code != 0 and "timezone" in naive.output
+
+
+def test_the_sweep_reads_as_many_queries_for_2_drafts_as_for_8(app, world, outbox):
+    import sqlalchemy as sa
+
+    from core.applications.reminders import deadline_reminders
+    from core.db import db, tenant_scope
+    from core.tenancy.models import Tenant
+
+    _set_deadline(app, world, dt.date(2027, 3, 30))
+
+    def queries():
+        seen = []
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        with app.app_context(), tenant_scope(world.tenant_id):
+            tenant = db.session.get(Tenant, world.tenant_id)
+            sa.event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                found = deadline_reminders(tenant, at(2027, 3, 23, 8, 0))
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", count)
+        return len(seen), len(found)
+
+    for _ in range(2):
+        _draft(app, world, world.anna)
+    few, notices = queries()
+    assert notices == 4  # Anna and Ewa for each draft
+    for _ in range(6):
+        _draft(app, world, world.piotr)
+    many, notices = queries()
+    assert notices == 10 and many == few

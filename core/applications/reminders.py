@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from core.calls.models import Call, CallStatus
 from core.db import db
@@ -33,22 +34,31 @@ def _due_reminder(call: Call, now: dt.datetime) -> tuple[int, dt.datetime] | Non
     return None
 
 
-def _recipients(application: Application) -> list:
+def _recipients(drafts: list[Application]) -> dict[int, list]:
+    """Each draft's people (its author, and the owners and editors of its applicant and
+    realizer profiles), read in three queries for all the drafts of a call."""
     from core.accounts.models import User
     from core.applicants.models import ProfileEditor
 
-    ids = [application.created_by_id]
-    for profile in (application.applicant, application.realizer):
-        if profile is not None:
-            ids.append(profile.owner_id)
-            ids += db.session.scalars(db.select(ProfileEditor.user_id).where(
-                ProfileEditor.profile_id == profile.id)).all()
-    ids = list(dict.fromkeys(i for i in ids if i is not None))
-    if not ids:
-        return []
-    users = db.session.scalars(db.select(User).where(User.id.in_(ids),
-                                                     User.active.is_(True))).all()
-    return sorted(users, key=lambda user: ids.index(user.id))
+    profile_ids = {p.id for a in drafts for p in (a.applicant, a.realizer) if p is not None}
+    editors: dict[int, list[int]] = {}
+    if profile_ids:
+        for profile_id, user_id in db.session.execute(
+                db.select(ProfileEditor.profile_id, ProfileEditor.user_id)
+                .where(ProfileEditor.profile_id.in_(profile_ids))):
+            editors.setdefault(profile_id, []).append(user_id)
+    wanted = {}
+    for application in drafts:
+        ids = [application.created_by_id]
+        for profile in (application.applicant, application.realizer):
+            if profile is not None:
+                ids += [profile.owner_id, *editors.get(profile.id, [])]
+        wanted[application.id] = list(dict.fromkeys(i for i in ids if i is not None))
+    every = {i for ids in wanted.values() for i in ids}
+    users = {u.id: u for u in db.session.scalars(db.select(User).where(
+        User.id.in_(every), User.active.is_(True)))} if every else {}
+    return {application_id: [users[i] for i in ids if i in users]
+            for application_id, ids in wanted.items()}
 
 
 def deadline_reminders(tenant, now: dt.datetime) -> list[ScheduledNotice]:
@@ -65,9 +75,11 @@ def deadline_reminders(tenant, now: dt.datetime) -> list[ScheduledNotice]:
         days_left = (warsaw_date(call.deadline_at) - warsaw_date(now)).days
         drafts = db.session.scalars(db.select(Application).where(
             Application.call_id == call.id, Application.status == ApplicationStatus.DRAFT)
+            .options(selectinload(Application.applicant), selectinload(Application.realizer))
             .order_by(Application.id)).all()
+        people = _recipients(drafts)
         for application in drafts:
-            for user in _recipients(application):
+            for user in people[application.id]:
                 notices.append(ScheduledNotice(
                     key=f"deadline:{call.id}:{application.id}:{user.id}:{days}d",
                     recipient=user.email, template="deadline_reminder", due_at=due_at,

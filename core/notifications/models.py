@@ -85,3 +85,17 @@ def delivery_status_label(status: str) -> str:
     return {DeliveryStatus.QUEUED: _("waiting to be sent"), DeliveryStatus.SENDING: _("sending"),
             DeliveryStatus.SENT: _("sent"), DeliveryStatus.FAILED: _("not delivered")
             }.get(status, status)
+
+
+def delivery_problem(message) -> str | None:
+    """What went wrong with a message, for the staff who decide whether to send it again:
+    a delivery cut off mid-way explained in their language, other errors as the mail
+    server or the network gave them."""
+    from flask_babel import gettext as _
+
+    from .operations import INTERRUPTED
+
+    if message.error and message.error.startswith(INTERRUPTED):
+        return _("Cut off while it was handed to the mail server: it may have been delivered. "
+                 "Check with the recipient before sending it again.")
+    return message.error

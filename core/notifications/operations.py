@@ -56,14 +56,6 @@ class ScheduledNotice:
     context: dict = field(default_factory=dict)
 
 
-def _user_for(recipient: str):
-    from core.accounts.models import User
-
-    return db.session.execute(
-        db.select(User).where(sa.func.lower(User.email) == recipient.lower())
-    ).scalar_one_or_none()
-
-
 def _sender(tenant) -> tuple[str, str | None]:
     config = current_app.config
     settings = (tenant.settings or {}) if tenant is not None else {}
@@ -101,7 +93,10 @@ def send_mail(recipient: str, template: str, *, tenant=None, locale: str | None 
             return existing
     unsubscribe_url = None
     if notices.is_optional(template):
-        user = user if user is not None else _user_for(recipient)
+        if user is None:
+            from core.accounts.operations import find_user
+
+            user = find_user(recipient)
         if not notices.wants(user, template):
             return None
         if user is not None:
@@ -286,9 +281,12 @@ def _deliver(message_id: int) -> None:
             pass
 
 
+INTERRUPTED = "Interrupted while the message was handed to the mail server"
+
+
 def _interrupted(exc: BaseException | None = None) -> str:
     reason = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
-    return ("Interrupted while the message was handed to the mail server; it may have been "
+    return (INTERRUPTED + "; it may have been "
             "delivered. Check with the recipient before sending it again." + reason)
 
 
